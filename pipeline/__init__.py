@@ -1,0 +1,52 @@
+"""trading-pipeline core: settings, bar schema, ingest, validation, store and ledger, sources, stages.
+
+The process packages (``daemon``, ``workers``, ``ui``) import from here, not from deep modules.
+"""
+
+from __future__ import annotations
+
+from pipeline.errors import (
+    ConfigError,
+    ConflictingBarsError,
+    IngestError,
+    PipelineError,
+    QueueUnavailableError,
+    RunError,
+    SourceError,
+    SourceExistsError,
+    SourceNotFoundError,
+    StageError,
+    StoreError,
+    UnsafeNameError,
+    UsageError,
+)
+from pipeline.ingest.options import IngestOptions
+from pipeline.ledger import FileRecord, Ledger
+from pipeline.report import FileReport, Finding, SymbolResult
+from pipeline.settings import Settings, get_settings
+from pipeline.store import BarStore
+
+__all__ = [
+    "BarStore",
+    "ConfigError",
+    "ConflictingBarsError",
+    "FileRecord",
+    "FileReport",
+    "Finding",
+    "IngestError",
+    "IngestOptions",
+    "Ledger",
+    "PipelineError",
+    "QueueUnavailableError",
+    "RunError",
+    "Settings",
+    "SourceError",
+    "SourceExistsError",
+    "SourceNotFoundError",
+    "StageError",
+    "StoreError",
+    "SymbolResult",
+    "UnsafeNameError",
+    "UsageError",
+    "get_settings",
+]

@@ -1,0 +1,112 @@
+"""One typed settings object for every process (CLI, daemon, workers, UI).
+
+Every field reads an environment variable with the ``PIPELINE_`` prefix (``PIPELINE_DATA_DIR``...), so a
+systemd unit, a Procfile line and a test all configure the system the same way. ``REDIS_URL`` is also
+accepted because that is the name RQ users and hosting platforms already export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Where things live on disk and how the services behave."""
+
+    model_config = SettingsConfigDict(env_prefix="PIPELINE_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default=Path("data"), description="Root of everything on disk.")
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PIPELINE_REDIS_URL", "REDIS_URL"),
+        description="Redis to use; unset means `pipeline up` starts an embedded one.",
+    )
+    log_format: str = Field(default="auto", description="auto (pretty on a tty, JSON otherwise), json, console")
+    log_level: str = "info"
+
+    # Ingest
+    default_tz: str | None = Field(
+        default=None, description="Zone for naive timestamps when no --tz and no vendor rule applies."
+    )
+    # Watcher
+    quiet_period_s: float = Field(default=1.0, description="A file must keep size and mtime this long.")
+    reconcile_interval_s: float = Field(default=30.0, description="Full rescan of the watched folders.")
+    force_polling: bool = Field(default=False, description="Use PollingObserver even on local disks.")
+    poll_interval_s: float = 1.0
+    # Queue
+    job_timeout_s: int = Field(default=3600, description="Longest a single ingest job may run.")
+    result_ttl_s: int = Field(default=7 * 24 * 3600, description="How long RQ keeps finished jobs.")
+    failure_ttl_s: int = Field(default=7 * 24 * 3600)
+    ingest_retries: int = 3
+    # Upload sessions
+    session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
+    # UI
+    ui_port: int = 8501
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from a given environment (tests pass a dict instead of patching os.environ)."""
+        if environ is None:
+            return cls(**overrides)
+        values: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            keys = [f"PIPELINE_{name.upper()}"]
+            if isinstance(field.validation_alias, AliasChoices):
+                keys = [str(k) for k in field.validation_alias.choices]
+            for key in keys:
+                if key in environ:
+                    values[name] = environ[key]
+                    break
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    # Layout of the data folder. Every process derives paths from here, never by hand.
+    @cached_property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @cached_property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads" / "sessions"
+
+    @cached_property
+    def processed_dir(self) -> Path:
+        return self.data_dir / "processed"
+
+    @cached_property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+    @cached_property
+    def ledger_path(self) -> Path:
+        return self.state_dir / "ledger.sqlite3"
+
+    @cached_property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    @cached_property
+    def redis_dir(self) -> Path:
+        return self.state_dir / "redis"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.raw_dir, self.uploads_dir, self.processed_dir, self.state_dir, self.runs_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def get_settings() -> Settings:
+    """Settings from the process environment."""
+    return Settings()

@@ -1,0 +1,82 @@
+"""The processed store: canonical bars as Parquet, one file per (source, symbol, input content).
+
+Paths are deterministic (``processed/<source>/<SYMBOL>/<sha256[:20]>.parquet``), so a retried or
+duplicated job writes the same file again instead of a second copy, and every write goes through a temp
+file, fsync and rename: a crash leaves the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["BarStore", "atomic_write_bytes", "atomic_writer", "fsync_dir"]
+
+CONTENT_KEY_LENGTH = 20
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename durable: the directory entry must reach the disk too."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_writer(target: Path) -> Iterator[Path]:
+    """Yield a temp path beside ``target``; on success fsync it and rename it into place.
+
+    The temp name starts with a dot and ends in ``.tmp`` so the folder watcher ignores it.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.replace(target)
+        fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    with atomic_writer(target) as tmp:
+        tmp.write_bytes(data)
+
+
+class BarStore:
+    """Reads and writes canonical bar Parquet files under ``processed_dir``."""
+
+    def __init__(self, processed_dir: Path) -> None:
+        self.root = processed_dir
+
+    def path_for(self, source_id: str, symbol: str, sha256: str) -> Path:
+        return self.root / source_id / symbol / f"{sha256[:CONTENT_KEY_LENGTH]}.parquet"
+
+    def write(self, table: pa.Table, path: Path) -> Path:
+        with atomic_writer(path) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+        return path
+
+    def remove(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # leave non-empty or shared folders alone
+            path.parent.rmdir()
+
+    def symbols(self, source_id: str) -> list[str]:
+        base = self.root / source_id
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
