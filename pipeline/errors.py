@@ -54,9 +54,20 @@ class ConfigError(UsageError):
 
 
 class IngestError(PipelineError):
-    """A file could not be read at all (corrupt, empty, unknown layout)."""
+    """A file could not be read at all (corrupt, empty, unknown layout).
+
+    Fields: ``path``, ``reason`` and ``check`` (the name of the failed check, e.g. ``readable``,
+    ``compression``, ``columns``); the ingestor turns it into an error finding of that check.
+    """
 
     template = "{path}: {reason}"
+
+    def __init__(self, message: str | None = None, *, check: str = "readable", **fields: Any) -> None:
+        super().__init__(message, check=check, **fields)
+
+    @property
+    def check(self) -> str:
+        return str(self.fields["check"])
 
 
 class StoreError(PipelineError):

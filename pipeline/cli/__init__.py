@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pipeline.cli import ingest_cmds, run_cmds, service_cmds, sources_cmds
+from pipeline.cli import daemon_cmds, ingest_cmds, run_cmds, service_cmds, sources_cmds
 
 __all__ = ["app", "main"]
 
@@ -31,7 +31,7 @@ def version() -> None:
     typer.echo(dist_version("trading-pipeline"))
 
 
-for module in (ingest_cmds, sources_cmds, service_cmds, run_cmds):
+for module in (ingest_cmds, sources_cmds, daemon_cmds, service_cmds, run_cmds):
     module.register(app)
 
 
