@@ -12,6 +12,7 @@ from typing import Any
 
 import redis
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
@@ -73,6 +74,11 @@ def ingest_job_id(source_id: str, sha256: str) -> str:
     return f"ingest-{safe}-{sha256[:32]}"
 
 
+def _retry(settings: Settings) -> Retry | None:
+    """Backoff for transient failures; intervals need a worker started with the scheduler."""
+    return Retry(max=settings.ingest_retries, interval=[1, 5, 15]) if settings.ingest_retries else None
+
+
 def enqueue_ingest(
     connection: redis.Redis,
     settings: Settings,
@@ -94,11 +100,12 @@ def enqueue_ingest(
     try:
         try:
             existing = Job.fetch(job_id, connection=connection, serializer=SERIALIZER)
+        except NoSuchJobError:
+            existing = None
+        if existing is not None:
             if existing.get_status(refresh=False) in ACTIVE_STATUSES:
                 return None
             existing.delete()
-        except Exception:  # noqa: BLE001 - no such job (NoSuchJobError) or an unreadable stale one
-            pass
         queue = ingest_queue(connection, settings)
         kwargs: dict[str, Any] = {"path": path, "sha256": sha256, "options": options.to_json()}
         queue.enqueue(
@@ -107,7 +114,7 @@ def enqueue_ingest(
             job_id=job_id,
             result_ttl=settings.result_ttl_s,
             failure_ttl=settings.failure_ttl_s,
-            retry=Retry(max=settings.ingest_retries, interval=[1, 5, 15]) if settings.ingest_retries else None,
+            retry=_retry(settings),
             description=f"ingest {path}",
             meta={"path": path, "source": options.source_id, "stage": "queued", "percent": 0},
         )

@@ -245,7 +245,8 @@ class Ledger:
             where, args = "f.source_id=? AND f.path=?", [source_id, path]
         with self._write() as conn:
             rows = conn.execute(
-                f"SELECT o.*, f.path, f.sha256 FROM outputs o JOIN files f ON f.id=o.file_id WHERE {where}", args
+                f"SELECT o.*, f.path, f.sha256 FROM outputs o JOIN files f ON f.id=o.file_id WHERE {where}",
+                args,
             ).fetchall()
             conn.execute(f"DELETE FROM files AS f WHERE {where}", args)
         return [_output(r) for r in rows]
@@ -266,7 +267,8 @@ class Ledger:
         conn = self._read()
         try:
             row = conn.execute(
-                "SELECT * FROM files WHERE source_id=? AND sha256=? AND status='ingested' ORDER BY id LIMIT 1",
+                "SELECT * FROM files WHERE source_id=? AND sha256=? AND status='ingested'"
+                " ORDER BY id LIMIT 1",
                 (source_id, sha256),
             ).fetchone()
             return self._with_symbols(conn, [row])[0] if row else None
@@ -330,4 +332,6 @@ def _output_row(res: SymbolResult) -> tuple[int, str | None, str | None, str]:
 
 
 def _output(row: sqlite3.Row) -> OutputRecord:
-    return OutputRecord(row["symbol"], row["rows"], row["start"], row["end"], row["output"], row["path"], row["sha256"])
+    return OutputRecord(
+        row["symbol"], row["rows"], row["start"], row["end"], row["output"], row["path"], row["sha256"]
+    )

@@ -25,7 +25,9 @@ def configure_logging(level: str = "info", fmt: str = "auto", process: str | Non
     if process:
         shared.append(_add_process(process))
     renderer: Any = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     tail: list[Any] = [structlog.processors.dict_tracebacks] if use_json else []
     structlog.configure(

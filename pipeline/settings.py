@@ -29,7 +29,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PIPELINE_REDIS_URL", "REDIS_URL"),
         description="Redis to use; unset means `pipeline up` starts an embedded one.",
     )
-    log_format: str = Field(default="auto", description="auto (pretty on a tty, JSON otherwise), json, console")
+    log_format: str = Field(
+        default="auto", description="auto (pretty on a tty, JSON otherwise), json, console"
+    )
     log_level: str = "info"
 
     # Ingest

@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Streamlit UI (joins `pipeline up` in a later issue)."""
