@@ -1,0 +1,79 @@
+"""The ledger: every file's state on disk, safe for several processes at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.ledger import Ledger
+from pipeline.report import FileReport, Finding, SymbolResult
+
+
+def _report(path: str, sha: str, status: str = "ingested", output: str = "/o.parquet") -> FileReport:
+    start = datetime(2024, 1, 2, tzinfo=UTC)
+    report = FileReport(path=path, status=status, sha256=sha, source_id="default")  # type: ignore[arg-type]
+    if status == "ingested":
+        report.symbols = {"MES": SymbolResult(10, start, start, output)}
+    else:
+        report.add(Finding.at_rows("ohlc", "high below low", [3]))
+    return report
+
+
+def test_seen_files_start_pending_and_are_recorded_once(tmp_path: Path) -> None:
+    """Seeing the same bytes at the same path twice keeps one row."""
+    ledger = Ledger(tmp_path / "l.db")
+    first = ledger.record_seen("default", "/raw/a.csv", "s1", 10, 1.0)
+    again = ledger.record_seen("default", "/raw/a.csv", "s1", 10, 1.0)
+    assert first.status == "pending" and again.id == first.id
+    assert len(ledger.files()) == 1
+
+
+def test_an_ingested_report_stores_its_outputs(tmp_path: Path) -> None:
+    """Outputs per symbol are queryable without reading any data file."""
+    ledger = Ledger(tmp_path / "l.db")
+    record = ledger.record_report(_report("/raw/a.csv", "s1"))
+    assert record.status == "ingested" and record.symbols == ["MES"] and record.rows == 10
+    assert [o.output for o in ledger.outputs("default", "MES")] == ["/o.parquet"]
+    assert ledger.find_ingested("default", "s1") is not None
+
+
+def test_a_rejected_report_keeps_its_reason_and_no_outputs(tmp_path: Path) -> None:
+    """A rejection is visible with its first error; nothing counts as stored."""
+    ledger = Ledger(tmp_path / "l.db")
+    record = ledger.record_report(_report("/raw/bad.csv", "s2", status="rejected"))
+    assert record.reason == "row 3: high below low"
+    assert ledger.outputs("default") == []
+    assert ledger.files(status="rejected")[0].report is not None
+
+
+def test_a_new_version_of_a_path_supersedes_the_old_one(tmp_path: Path) -> None:
+    """Same name, new content: the old version's outputs are handed back for deletion."""
+    ledger = Ledger(tmp_path / "l.db")
+    ledger.record_report(_report("/raw/a.csv", "old", output="/old.parquet"))
+    ledger.record_report(_report("/raw/a.csv", "new", output="/new.parquet"))
+    gone = ledger.supersede("default", "/raw/a.csv", keep_sha256="new")
+    assert [o.output for o in gone] == ["/old.parquet"]
+    assert [o.output for o in ledger.outputs("default")] == ["/new.parquet"]
+    statuses = {r.sha256: r.status for r in ledger.files()}
+    assert statuses == {"old": "superseded", "new": "ingested"}
+
+
+def _record_many(db: str, worker: int) -> None:
+    ledger = Ledger(Path(db))
+    for i in range(50):
+        ledger.record_report(_report(f"/raw/{worker}-{i}.csv", f"{worker}-{i}"))
+
+
+def test_concurrent_writers_in_separate_processes_lose_nothing(tmp_path: Path) -> None:
+    """Four processes writing 50 reports each leave 200 rows."""
+    db = str(tmp_path / "l.db")
+    Ledger(Path(db))
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_record_many, args=(db, w)) for w in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == 0
+    assert len(Ledger(Path(db)).files(status="ingested")) == 200
