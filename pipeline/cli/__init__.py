@@ -17,7 +17,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Market-data ingestion and research pipeline. Settings come from PIPELINE_* environment variables."""
