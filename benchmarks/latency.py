@@ -1,0 +1,229 @@
+"""Drop-to-ingested latency and burst throughput of the running service (`pipeline up`).
+
+Starts `pipeline up` (embedded Redis, daemon, N workers) on a temporary data folder, then:
+1. baseline: DataIngestor.ingest in a loop in this process (the rate to beat), on the same kind of files;
+2. one at a time: renames each file into data/raw and waits for the ledger to say final before the next
+   (an idle worker each time); latency = the ledger row's updated_at - the rename time;
+3. burst: renames N files into data/raw at once; drain rate = N / (last updated_at - first rename).
+Goals (issue 4): p50 < 300 ms for a 10k-row file with an idle worker; a 1,000-file burst drains at
+>= 50 % of the in-process loop rate.
+
+    .venv/bin/python benchmarks/latency.py                 # 200 single drops, 1,000-file burst, 10k rows
+    .venv/bin/python benchmarks/latency.py --single 50 --burst 200 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+# benchmarks/pipeline.py would shadow the `pipeline` package: drop this folder from the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from pipeline.embedded_redis import resolve_redis_url  # noqa: E402
+from pipeline.ingest.ingestor import DataIngestor  # noqa: E402
+from pipeline.jobqueue import SERIALIZER, connect_redis  # noqa: E402
+from pipeline.logs import configure_logging  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
+from pipeline.testing import make_bars, write_bars_csv  # noqa: E402
+
+FINAL = ("ingested", "rejected", "duplicate", "superseded")
+
+
+def make_files(directory: Path, prefix: str, count: int, rows: int, seed: int) -> list[Path]:
+    """``count`` distinct files of ``rows`` bars: one base CSV, each copy with its own first volume."""
+    directory.mkdir(parents=True, exist_ok=True)
+    base = write_bars_csv(directory / "base.csv", make_bars(rows, tz=None, seed=seed)).read_bytes()
+    base_path = directory / "base.csv"
+    header, first, rest = base.split(b"\n", 2)
+    cells = first.split(b",")
+    paths = []
+    for i in range(count):
+        row = b",".join([*cells[:-1], str(1000 + i).encode()])
+        path = directory / f"{prefix}{i:04d}_1m.csv"
+        path.write_bytes(b"\n".join([header, row, rest]))
+        paths.append(path)
+    base_path.unlink()
+    return paths
+
+
+def in_process_rate(root: Path, rows: int, count: int) -> float:
+    settings = Settings.from_env({}, data_dir=root / "baseline")
+    settings.ensure_dirs()
+    paths = make_files(settings.raw_dir, "BASE", count + 1, rows, seed=1)
+    ingestor = DataIngestor(settings)
+    ingestor.ingest(paths[0])  # warm
+    start = time.perf_counter()
+    for path in paths[1:]:
+        ingestor.ingest(path)
+    return count / (time.perf_counter() - start)
+
+
+def start_up(data_dir: Path, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PIPELINE_REDIS_URL")}
+    env.update(PIPELINE_DATA_DIR=str(data_dir), PIPELINE_LOG_FORMAT="json", PIPELINE_LOG_LEVEL="warning")
+    script = Path(sys.executable).with_name("pipeline")
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(script), "up", "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def ledger_times(ledger: Path) -> dict[str, tuple[str, float]]:
+    """path -> (status, updated_at as epoch seconds) for every final row."""
+    if not ledger.exists():
+        return {}
+    conn = sqlite3.connect(ledger, timeout=30)
+    try:
+        rows = conn.execute(f"SELECT path, status, updated_at FROM files WHERE status IN {FINAL}").fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        conn.close()
+    return {p: (s, datetime.fromisoformat(u).timestamp()) for p, s, u in rows}
+
+
+def wait_final(ledger: Path, paths: list[str], timeout_s: float) -> dict[str, tuple[str, float]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        times = ledger_times(ledger)
+        if all(p in times for p in paths):
+            return times
+        if time.monotonic() > deadline:
+            missing = [p for p in paths if p not in times]
+            raise SystemExit(f"timed out: {len(missing)} files not final, e.g. {missing[:3]}")
+        time.sleep(0.005)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(args: argparse.Namespace) -> None:
+    configure_logging("warning")
+    with tempfile.TemporaryDirectory(prefix="latency-") as tmp:
+        root = Path(tmp)
+        print(f"files: {args.rows:,} rows each; workers: {args.workers}; cpus: {os.cpu_count()}")
+        baseline = in_process_rate(root, args.rows, args.baseline)
+        print(f"in-process DataIngestor.ingest loop: {baseline:.1f} files/s ({1000 / baseline:.0f} ms/file)")
+        data = root / "data"
+        settings = Settings.from_env({}, data_dir=data)
+        singles = make_files(root / "stage", "ONE", args.single + 1, args.rows, seed=2)
+        burst = make_files(root / "stage", "BURST", args.burst, args.rows, seed=3)
+        up = start_up(data, args.workers, root / "up.log")
+        try:
+            warm = singles.pop(0)  # the first file waits for the whole stack to come up
+            _wait_dir(settings.raw_dir)
+            warm.rename(settings.raw_dir / warm.name)
+            wait_final(settings.ledger_path, [str(settings.raw_dir / warm.name)], 120)
+            time.sleep(args.settle_s)  # idle workers, as a person dropping one file would find them
+            _singles(settings, singles)
+            _burst(settings, burst, baseline)
+        finally:
+            up.send_signal(signal.SIGTERM)
+            up.wait(120)
+
+
+def _wait_dir(path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while not path.is_dir():
+        if time.monotonic() > deadline:
+            raise SystemExit("pipeline up did not create the data folder")
+        time.sleep(0.05)
+
+
+def _singles(settings: Settings, paths: list[Path]) -> None:
+    latencies = []
+    parts: list[tuple[float, float, float]] = []
+    for path in paths:
+        target = settings.raw_dir / path.name
+        dropped = time.time()
+        path.rename(target)
+        status, done = wait_final(settings.ledger_path, [str(target)], 60)[str(target)]
+        assert status == "ingested", status
+        latencies.append(done - dropped)
+        parts.append(_breakdown(settings, str(target), dropped, done))
+    ms = [x * 1000 for x in latencies]
+    print(
+        f"one at a time ({len(ms)} files): drop-to-ingested p50 {statistics.median(ms):.0f} ms, "
+        f"p95 {percentile(ms, 0.95):.0f} ms, max {max(ms):.0f} ms (goal p50 < 300 ms)"
+    )
+    enq, wait, run_s = (statistics.median(p[i] for p in parts) * 1000 for i in range(3))
+    print(
+        f"  median parts: drop->enqueued {enq:.0f} ms, enqueued->started {wait:.0f} ms,"
+        f" started->final {run_s:.0f} ms"
+    )
+
+
+def _breakdown(settings: Settings, path: str, dropped: float, done: float) -> tuple[float, float, float]:
+    """(drop -> enqueued, enqueued -> started, started -> ledger final) in seconds."""
+    from rq.job import Job
+
+    conn = sqlite3.connect(settings.ledger_path)
+    (job_id,) = conn.execute("SELECT job_id FROM files WHERE path=?", (path,)).fetchone()
+    conn.close()
+    url = resolve_redis_url(settings)
+    assert url is not None
+    job = Job.fetch(job_id, connection=connect_redis(url), serializer=SERIALIZER)
+    assert job.enqueued_at and job.started_at
+    enqueued, started = job.enqueued_at.timestamp(), job.started_at.timestamp()
+    return enqueued - dropped, started - enqueued, done - started
+
+
+def _burst(settings: Settings, paths: list[Path], baseline: float) -> None:
+    targets = [str(settings.raw_dir / p.name) for p in paths]
+    started = time.time()
+    for path in paths:
+        path.rename(settings.raw_dir / path.name)
+    times = wait_final(settings.ledger_path, targets, 1800)
+    finished = max(times[t][1] for t in targets)
+    rate = len(targets) / (finished - started)
+    statuses = {s for s, _ in (times[t] for t in targets)}
+    enqueued = _enqueue_times(settings, targets)
+    print(
+        f"  enqueue: first {min(enqueued) - started:.1f} s, last {max(enqueued) - started:.1f} s after"
+        f" the first rename; {len(targets) / max(max(enqueued) - started, 1e-9):.1f} files/s enqueued"
+    )
+    print(
+        f"burst of {len(targets)} files: drained in {finished - started:.1f} s = {rate:.1f} files/s, "
+        f"{100 * rate / baseline:.0f}% of the in-process loop (goal >= 50%); statuses {sorted(statuses)}"
+    )
+
+
+def _enqueue_times(settings: Settings, paths: list[str]) -> list[float]:
+    from rq.job import Job
+
+    conn = sqlite3.connect(settings.ledger_path)
+    ids = dict(conn.execute("SELECT path, job_id FROM files").fetchall())
+    conn.close()
+    url = resolve_redis_url(settings)
+    assert url is not None
+    jobs = Job.fetch_many([ids[p] for p in paths], connection=connect_redis(url), serializer=SERIALIZER)
+    return [j.enqueued_at.timestamp() for j in jobs if j is not None and j.enqueued_at is not None]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--single", type=int, default=200)
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--baseline", type=int, default=200, help="files in the in-process loop")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--settle-s", type=float, default=2.0)
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

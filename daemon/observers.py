@@ -1,0 +1,91 @@
+"""Which watchdog observer watches which folder, kept in step with the source registry.
+
+Local folders share one inotify ``Observer``; folders on network/FUSE mounts (or all folders, with
+``force_polling``) share one ``PollingObserver``. A folder that cannot be watched yet (missing mount,
+deleted source folder) is logged and retried on the next refresh; the reconcile still scans it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+from daemon.events import Debouncer, EventForwarder
+from daemon.mounts import filesystem_type, is_network_fs
+from pipeline.logs import get_logger
+from pipeline.settings import Settings
+
+__all__ = ["ObserverSet"]
+
+log = get_logger("daemon.observers")
+
+
+class ObserverSet:
+    def __init__(self, settings: Settings, debouncer: Debouncer) -> None:
+        self.settings = settings
+        self._debouncer = debouncer
+        self._observers: dict[bool, BaseObserver] = {}
+        self._watches: dict[Path, tuple[bool, ObservedWatch]] = {}
+        self._failed: set[Path] = set()
+
+    def uses_polling(self, root: Path) -> bool:
+        if self.settings.force_polling:
+            return True
+        return is_network_fs(filesystem_type(root))
+
+    def is_polling(self, path: Path) -> bool:
+        """Whether events for ``path`` come from the polling observer (no open/close events there)."""
+        for root, (polling, _watch) in self._watches.items():
+            if path == root or root in path.parents:
+                return polling
+        return self.settings.force_polling
+
+    def sync(self, roots: list[Path]) -> None:
+        """Watch exactly ``roots`` (recursively): schedule new ones, drop removed ones."""
+        wanted = set(roots)
+        for root in [r for r in self._watches if r not in wanted]:
+            polling, watch = self._watches.pop(root)
+            self._observers[polling].unschedule(watch)
+            log.info("unwatch", path=str(root))
+        for root in roots:
+            if root not in self._watches:
+                self._schedule(root)
+
+    def _schedule(self, root: Path) -> None:
+        polling = self.uses_polling(root)
+        observer = self._observer(polling)
+        try:
+            watch = observer.schedule(
+                EventForwarder(self._debouncer, polling=polling), str(root), recursive=True
+            )
+        except OSError as exc:  # missing folder, inotify watch limit (ENOSPC): retried on the next refresh
+            if root not in self._failed:
+                log.error("watch_failed", path=str(root), error=str(exc))
+            self._failed.add(root)
+            return
+        self._failed.discard(root)
+        self._watches[root] = (polling, watch)
+        log.info(
+            "watch", path=str(root), observer="polling" if polling else "inotify", fs=filesystem_type(root)
+        )
+
+    def _observer(self, polling: bool) -> BaseObserver:
+        observer = self._observers.get(polling)
+        if observer is None:
+            observer = PollingObserver(timeout=self.settings.poll_interval_s) if polling else Observer()
+            observer.daemon = True
+            observer.start()
+            self._observers[polling] = observer
+        return observer
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for observer in self._observers.values():
+            observer.stop()
+        for observer in self._observers.values():
+            if observer.is_alive():
+                observer.join(timeout)
+        self._observers.clear()
+        self._watches.clear()

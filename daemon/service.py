@@ -1,0 +1,212 @@
+"""The watcher process: observers + debouncer + periodic reconcile, one main loop, clean shutdown.
+
+Start order closes the gap between "scanned" and "watched": observers start first, then the first
+reconcile runs, so a file dropped during start-up is seen by one or both (both is harmless: enqueue
+is idempotent). Stop order: observers, then the debouncer; anything still pending is simply dropped,
+because the ledger and the next start's reconcile make nothing depend on in-memory state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from daemon.events import Debouncer, OverflowDetector
+from daemon.hashing import HashCache
+from daemon.ledgerio import ensure_ledger
+from daemon.notify import notify, watchdog_interval_s
+from daemon.observers import ObserverSet
+from daemon.reconcile import Reconciler
+from daemon.sources import Repository, SourceMap
+from daemon.submit import Submitter, Tally
+from daemon.tracker import Ready, StabilityTracker
+from pipeline.errors import QueueUnavailableError
+from pipeline.logs import get_logger
+from pipeline.settings import Settings
+
+__all__ = ["Daemon", "connect", "run_once", "serve"]
+
+log = get_logger("daemon")
+BACKOFF_MIN_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """A Redis client with timeouts (we never block-pop, so a hung server must not hang us); checked."""
+    url = settings.redis_url
+    if not url:
+        raise QueueUnavailableError(
+            "the daemon needs Redis: set PIPELINE_REDIS_URL (or REDIS_URL), or start it with `pipeline up`",
+            url="(unset)",
+            reason="not configured",
+        )
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise QueueUnavailableError(
+            f"cannot reach Redis at {url}: {reason}. The daemon needs it: start `pipeline up`, or point"
+            " PIPELINE_REDIS_URL at a running Redis",
+            url=url,
+            reason=reason,
+        ) from exc
+    return client
+
+
+class Daemon:
+    """``start()`` + ``run()`` in the main thread, ``stop()`` from a signal handler or another thread."""
+
+    def __init__(
+        self, settings: Settings, connection: redis.Redis, *, repository: Repository | None = None
+    ) -> None:
+        settings.ensure_dirs()
+        ensure_ledger(settings.ledger_path)
+        self.settings = settings
+        self.sources = SourceMap(settings, repository)
+        self.hashes = HashCache()
+        self.debouncer = Debouncer(StabilityTracker(settings.quiet_period_s), self._on_ready)
+        self.observers = ObserverSet(settings, self.debouncer)
+        self.submitter = Submitter(
+            settings, connection, self.sources, self.hashes,
+            on_redis_error=self._on_redis_error, on_changed=self._on_changed,
+        )  # fmt: skip
+        self.reconciler = Reconciler(
+            settings,
+            connection,
+            self.sources,
+            self.hashes,
+            self.submitter,
+            is_tracking=self.debouncer.is_tracking,
+        )
+        self._overflow = OverflowDetector(self.request_reconcile)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._backoff_s = BACKOFF_MIN_S
+        self._next_reconcile = 0.0
+        self.reconciles = 0
+        self.submitted = Tally()
+
+    # --- control, from any thread ----------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def request_reconcile(self) -> None:
+        """Reconcile as soon as possible (inotify overflow, SIGHUP)."""
+        self._next_reconcile = 0.0
+        self._wake.set()
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._overflow.install()
+        self.debouncer.start()
+        self.observers.sync(self.sources.roots())
+
+    def run(self, *, ready: Callable[[], None] | None = None) -> None:
+        """Main loop until ``stop()``: reconcile on schedule, ping systemd's watchdog."""
+        ping_s = watchdog_interval_s()
+        announced = False
+        while not self._stop.is_set():
+            if time.monotonic() >= self._next_reconcile:
+                self._reconcile()
+                if not announced:
+                    announced = True
+                    notify("READY=1")
+                    if ready is not None:
+                        ready()
+            if ping_s is not None:
+                notify("WATCHDOG=1")
+            timeout = max(0.0, self._next_reconcile - time.monotonic())
+            self._wake.wait(min(timeout, ping_s) if ping_s is not None else timeout)
+            self._wake.clear()
+        notify("STOPPING=1")
+
+    def close(self) -> None:
+        self.observers.stop()
+        self.debouncer.stop()
+        self._overflow.uninstall()
+        log.info("stopped", reconciles=self.reconciles, enqueued=len(self.submitted.enqueued))
+
+    # --- internals --------------------------------------------------------------------------------
+    def _reconcile(self) -> None:
+        try:
+            result = self.reconciler.run()
+        except (redis.RedisError, OSError) as exc:
+            log.warning("reconcile.failed", error=str(exc) or type(exc).__name__, retry_in_s=self._backoff_s)
+            self._next_reconcile = time.monotonic() + self._backoff_s
+            self._backoff_s = min(self._backoff_s * 2, BACKOFF_MAX_S)
+            return
+        self.reconciles += 1
+        self.submitted.add(result.tally)
+        self._watch_young(result.young)
+        self.observers.sync(self.sources.roots())
+        if "redis unavailable" in result.tally.skipped:
+            self._on_redis_error(None)
+            return
+        self._backoff_s = BACKOFF_MIN_S
+        self._next_reconcile = time.monotonic() + self.settings.reconcile_interval_s
+
+    def _on_ready(self, batch: list[Ready]) -> None:
+        self.submitted.add(self.submitter.submit_ready(batch))
+
+    def _on_redis_error(self, _exc: Exception | None) -> None:
+        """Redis blipped during an enqueue: the rows say queued, so a reconcile after a backoff fixes it."""
+        self._next_reconcile = min(self._next_reconcile, time.monotonic() + self._backoff_s)
+        self._backoff_s = min(self._backoff_s * 2, BACKOFF_MAX_S)
+        self._wake.set()
+
+    def _on_changed(self, path: Path) -> None:
+        self.debouncer.watch([path], polling=self.observers.is_polling(path))
+
+    def _watch_young(self, paths: list[Path]) -> None:
+        for polling in (False, True):
+            group = [p for p in paths if self.observers.is_polling(p) is polling]
+            if group:
+                self.debouncer.watch(group, polling=polling)
+
+
+def run_once(settings: Settings, connection: redis.Redis, *, repository: Repository | None = None) -> Tally:
+    """One reconcile with no observers (cron, tests); files still being written are waited for."""
+    settings.ensure_dirs()
+    ensure_ledger(settings.ledger_path)
+    sources = SourceMap(settings, repository)
+    hashes = HashCache()
+    tracker = StabilityTracker(settings.quiet_period_s)
+    submitter = Submitter(settings, connection, sources, hashes, on_changed=lambda p: tracker.watch(p))
+    result = Reconciler(settings, connection, sources, hashes, submitter).run()
+    tally = result.tally
+    for path in result.young:
+        tracker.watch(path, polling=settings.force_polling)
+    deadline = time.monotonic() + max(30.0, 20 * settings.quiet_period_s)
+    while len(tracker) and time.monotonic() < deadline:
+        due = tracker.next_due()
+        time.sleep(max(0.0, (due or 0.0) - time.monotonic()) + 0.001)
+        tally.add(submitter.submit_ready(tracker.take_due()))
+    return tally
+
+
+def serve(settings: Settings, connection: redis.Redis, *, repository: Repository | None = None) -> Daemon:
+    """Run the daemon in this (main) thread until SIGTERM/SIGINT; SIGHUP asks for a reconcile now."""
+    import signal
+
+    daemon = Daemon(settings, connection, repository=repository)
+    handlers = {
+        signal.SIGTERM: lambda *_: daemon.stop(),
+        signal.SIGINT: lambda *_: daemon.stop(),
+        signal.SIGHUP: lambda *_: daemon.request_reconcile(),
+    }
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    try:
+        daemon.start()
+        log.info("started", roots=[str(r) for r in daemon.sources.roots()], quiet_s=settings.quiet_period_s)
+        daemon.run()
+    finally:
+        daemon.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return daemon

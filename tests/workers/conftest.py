@@ -1,0 +1,48 @@
+"""Fixtures for worker tests: real `pipeline worker` subprocesses against the session's redis-server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from pipeline.settings import Settings
+from workers.testing import PipelineProcess
+
+Spawn = Callable[..., PipelineProcess]
+
+
+@pytest.fixture
+def worker_env(cli_env: dict[str, str], redis_url: str) -> dict[str, str]:
+    """The environment of a worker (or any `pipeline` command) using the test Redis, JSON logs."""
+    return {**cli_env, "PIPELINE_REDIS_URL": redis_url, "PIPELINE_LOG_FORMAT": "json"}
+
+
+@pytest.fixture
+def conn(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def queue_settings(settings: Settings, redis_url: str) -> Settings:
+    return settings.model_copy(update={"redis_url": redis_url})
+
+
+@pytest.fixture
+def spawn(tmp_path: Path, worker_env: dict[str, str]) -> Iterator[Spawn]:
+    """Start `pipeline ARGS...` in the background; every process is SIGKILLed (with its horses) at the end."""
+    started: list[PipelineProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> PipelineProcess:
+        log = tmp_path / "logs" / f"{len(started)}-{args[0]}.log"
+        proc = PipelineProcess(args, {**worker_env, **(env or {})}, log).start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()

@@ -1,0 +1,75 @@
+"""Long-running `pipeline worker` processes: warm shutdown, and recovery from a worker killed with -9."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+from rq.job import Job, JobStatus
+
+from pipeline.jobqueue import SERIALIZER
+from pipeline.ledger import Ledger
+from pipeline.settings import Settings
+from workers.jobs import TEST_PAUSE_ENV
+from workers.testing import drop_csv, enqueue, parquet_rows, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _stage(conn: redis.Redis, job_id: str) -> str:
+    return str(Job.fetch(job_id, connection=conn, serializer=SERIALIZER).get_meta(refresh=True).get("stage"))
+
+
+def _status(conn: redis.Redis, job_id: str) -> JobStatus | None:
+    return Job.fetch(job_id, connection=conn, serializer=SERIALIZER).get_status()
+
+
+def test_sigterm_lets_the_running_job_finish(
+    queue_settings: Settings, conn: redis.Redis, spawn, worker_env: dict[str, str]
+) -> None:
+    """Warm shutdown: the worker exits 0 only after its current job is done."""
+    path, sha, bars = drop_csv(queue_settings.raw_dir, "MES_1m.csv")
+    worker = spawn("worker", "ingest", env={TEST_PAUSE_ENV: "validating:2"})
+    job_id = enqueue(conn, queue_settings, path, sha)
+    wait_for(lambda: _stage(conn, job_id) == "validating", timeout_s=60, what="the job to start")
+    assert worker.terminate(timeout_s=60) == 0, worker.output()
+    assert _status(conn, job_id) == JobStatus.FINISHED
+    assert list(parquet_rows(queue_settings).values()) == [len(bars)]
+
+
+@pytest.mark.parametrize("rescuer", ["already-running", "started-after"])
+def test_a_worker_killed_mid_job_is_recovered_with_exactly_one_copy(
+    rescuer: str, queue_settings: Settings, conn: redis.Redis, spawn
+) -> None:
+    """kill -9 of worker and work horse while writing: another worker re-runs the job within seconds.
+
+    ``already-running`` is recovered by the other worker's periodic check (every 3 s when idle);
+    ``started-after`` by a new worker's start-up check (what systemd's Restart= or `pipeline up` gives).
+    """
+    path, sha, bars = drop_csv(queue_settings.raw_dir, "MES_1m.csv", rows=5000)
+    victim = spawn("worker", "ingest", env={TEST_PAUSE_ENV: "writing:300"})
+    job_id = enqueue(conn, queue_settings, path, sha)
+    wait_for(lambda: _stage(conn, job_id) == "writing", timeout_s=60, what="the job to reach 'writing'")
+    other = spawn("worker", "ingest") if rescuer == "already-running" else None
+    if other is not None:
+        wait_for(lambda: len(conn.keys("rq:worker:*")) >= 2, what="the second worker")  # it is idle now
+    killed_at = time.monotonic()
+    victim.kill()
+    if other is None:
+        spawn("worker", "ingest")
+    ledger = Ledger(queue_settings.ledger_path)
+
+    def ingested() -> bool:
+        record = ledger.get("default", str(path), sha)
+        return record is not None and record.status == "ingested"
+
+    wait_for(ingested, timeout_s=90, interval_s=0.2, what="the abandoned job to be re-run")
+    recovery_s = time.monotonic() - killed_at
+    print(f"kill -9 recovery ({rescuer}): {recovery_s:.1f} s")
+    job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.get_meta(refresh=True)["abandoned"] == 1  # our recovery, not RQ's 90 s heartbeat expiry
+    assert parquet_rows(queue_settings) == {f"default/MES/{sha[:20]}.parquet": len(bars)}
+    assert not list(queue_settings.processed_dir.rglob("*.tmp"))
+    assert [r.status for r in ledger.files()] == ["ingested"]

@@ -1,0 +1,206 @@
+"""RQ job functions. The dotted path of each (``workers.jobs.ingest_job``) is a wire format stored in
+Redis: never rename or move one without draining the queues first. Arguments and results are
+JSON-friendly (RQ's JSONSerializer, no pickle).
+
+Failure policy of ``ingest_job``:
+* bad data is not an error: the DataIngestor returns a rejected report, the ledger records it, and the
+  job *finishes* (its result says ``rejected``). Retrying would reject again.
+* a file that vanished or changed since it was queued is recorded on its ledger row (``pending`` with a
+  reason) and the job finishes: the daemon enqueues the new content under its own job id.
+* anything else (OSError, Redis blips, a full disk) raises, so RQ's Retry re-runs it with backoff; the
+  ledger row says ``queued`` with the error while a retry is coming and ``pending`` after the last one.
+* a worker killed mid-job is recovered by ``pipeline.jobqueue.recover_abandoned_jobs``; re-running is
+  safe because output paths are a function of the content and a finished ledger row makes it a no-op.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from rq import get_current_job
+from rq.job import Job
+
+from pipeline.errors import IngestError, PipelineError, StoreError
+from pipeline.ingest.ingestor import DataIngestor
+from pipeline.ingest.options import IngestOptions
+from pipeline.ledger import FINAL_STATUSES, Ledger
+from pipeline.logs import get_logger
+from pipeline.report import FileReport, Finding
+from pipeline.settings import Settings
+
+__all__ = ["ingest_job"]
+
+log = get_logger(__name__)
+
+TEST_PAUSE_ENV = "PIPELINE_TEST_JOB_PAUSE"
+"""Tests only: ``STAGE:SECONDS`` makes a job's first run sleep when it reaches STAGE (a DataIngestor
+progress stage: hashing, reading, validating, writing, recording), so a test can kill -9 its worker
+mid-job deterministically; the re-run after recovery does not pause. Never set in production."""
+HASH_CHUNK = 1 << 20
+
+
+META_INTERVAL_S = 0.25
+"""Progress is written at most this often (plus the first and the last stage): enough for a person
+watching a big file, and no Redis round trips to slow down a burst of small ones."""
+
+
+@functools.cache
+def _settings() -> Settings:
+    """Read once per worker process; ``prime()`` does it in the parent so horses inherit it."""
+    return Settings()
+
+
+@functools.cache
+def _ledger(path: Path) -> Ledger:
+    return Ledger(path)  # holds only its path; creating it runs the schema script, so do it once
+
+
+def prime() -> None:
+    """Called by the worker parent before forking: settings and ledger ready in every horse."""
+    _ledger(_settings().ledger_path)
+
+
+def ingest_job(path: str, sha256: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Validate and store one input file; returns the FileReport JSON (plus ``job`` details)."""
+    settings = _settings()
+    path = os.path.abspath(path)  # noqa: PTH100 - like the DataIngestor: absolute, symlinks kept
+    opts = IngestOptions.from_json(options)
+    job = get_current_job()
+    ledger = _ledger(settings.ledger_path)
+    source = opts.source_id
+    done = ledger.get(source, path, sha256)
+    if done is not None and done.status in FINAL_STATUSES:
+        # A re-run (retry, recovery after kill -9) of work that already completed: nothing to do.
+        return {**(done.report or {"path": path, "status": done.status}), "rerun": True}
+    gone = _content_problem(Path(path), sha256)
+    if gone is not None:
+        return _record_gone(ledger, source, path, sha256, gone)
+    if done is None:  # enqueued by something other than the daemon: give the file its row first
+        stat = Path(path).stat()
+        ledger.record_seen(source, path, sha256, stat.st_size, stat.st_mtime)
+    progress = MetaProgress(job)
+    ledger.set_status(
+        source,
+        path,
+        sha256,
+        "ingesting",
+        job_id=job.id if job else None,
+        reason=_where(job),
+        count_attempt=True,
+    )
+    progress("ingesting", 0.0)
+    try:
+        report = DataIngestor(settings, ledger=ledger).ingest(path, opts, progress=progress)
+    except PipelineError as exc:
+        report = _handle_pipeline_error(ledger, exc, path, sha256, source, job)
+    except Exception as exc:
+        _mark_retry(ledger, source, path, sha256, job, exc)
+        raise
+    if report.sha256 and report.sha256 != sha256:
+        ledger.set_status(source, path, sha256, "pending", reason="file changed while it was being ingested")
+    progress("done", 100.0)
+    return report.to_json()
+
+
+def _content_problem(path: Path, sha256: str) -> str | None:
+    """Why the file at ``path`` no longer holds the bytes this job was queued for, if it does not."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(HASH_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return "file vanished before it was ingested (deleted or moved); drop it again to ingest it"
+    if digest.hexdigest() != sha256:
+        return "file changed after it was queued; its new content is queued as a new version"
+    return None
+
+
+def _record_gone(ledger: Ledger, source: str, path: str, sha256: str, reason: str) -> dict[str, Any]:
+    """Finish without retrying: the daemon queues whatever is on disk now under its own job id."""
+    log.warning("ingest skipped", path=path, reason=reason)
+    ledger.record_seen(source, path, sha256, 0, 0.0)  # no-op when the daemon already recorded it
+    ledger.set_status(source, path, sha256, "pending", reason=reason)
+    return {"path": path, "status": "skipped", "sha256": sha256, "source": source, "reason": reason}
+
+
+def _handle_pipeline_error(
+    ledger: Ledger, exc: PipelineError, path: str, sha256: str, source: str, job: Job | None
+) -> FileReport:
+    """An unreadable file is a rejection; a store failure is transient; a config error waits for a fix."""
+    if isinstance(exc, StoreError):
+        _mark_retry(ledger, source, path, sha256, job, exc)
+        raise exc
+    if isinstance(exc, IngestError):
+        report = FileReport(path=path, status="rejected", sha256=sha256, source_id=source)
+        report.add(Finding(exc.check, exc.message))
+        ledger.record_report(report)
+        return report
+    ledger.set_status(source, path, sha256, "pending", reason=f"not ingested: {exc.message}")
+    report = FileReport(path=path, status="pending", sha256=sha256, source_id=source)
+    report.add(Finding("config", exc.message))
+    return report
+
+
+def _mark_retry(
+    ledger: Ledger, source: str, path: str, sha256: str, job: Job | None, exc: BaseException
+) -> None:
+    """Say on the ledger row what went wrong and whether RQ will try again."""
+    retrying = bool(job and job.retries_left)
+    text = f"{type(exc).__name__}: {exc}"
+    reason = f"ingest failed, retrying: {text}" if retrying else f"ingest failed: {text}"
+    try:
+        ledger.set_status(source, path, sha256, "queued" if retrying else "pending", reason=reason[:500])
+    except Exception:  # the ledger itself may be what failed; RQ still records the exception
+        log.exception("could not record the failure in the ledger", path=path)
+
+
+def _where(job: Job | None) -> str:
+    worker = (job.worker_name if job else None) or "inline"
+    return f"on worker {worker} (host {socket.gethostname()}, pid {os.getpid()})"
+
+
+class MetaProgress:
+    """The DataIngestor's progress callback: ``stage`` and ``percent`` in ``job.meta`` for the UI.
+
+    The first call (which also records the work horse's pid, used by ``recover_abandoned_jobs`` to
+    tell a dead worker from a busy one) and ``done`` are always written; anything in between at most
+    every ``META_INTERVAL_S``.
+    """
+
+    def __init__(self, job: Job | None) -> None:
+        self.job = job
+        self.saved_at: float | None = None
+        self.pause = _test_pause()
+
+    def __call__(self, stage: str, percent: float = 0.0, *_args: Any, **_kwargs: Any) -> None:
+        pausing = self.pause is not None and self.pause[0] == stage and self._first_run()
+        now = time.monotonic()
+        due = self.saved_at is None or now - self.saved_at >= META_INTERVAL_S
+        if self.job is not None and (due or pausing or stage == "done"):
+            self.saved_at = now
+            self.job.meta.update({"stage": stage, "percent": round(float(percent), 1), "pid": os.getpid()})
+            try:
+                self.job.save_meta()  # type: ignore[no-untyped-call]
+            except Exception:  # progress is cosmetic: never fail an ingest for it
+                log.debug("could not save job progress", exc_info=True)
+        if pausing and self.pause is not None:
+            time.sleep(self.pause[1])
+
+    def _first_run(self) -> bool:
+        return self.job is None or not self.job.meta.get("abandoned")
+
+
+def _test_pause() -> tuple[str, float] | None:
+    value = os.environ.get(TEST_PAUSE_ENV, "")
+    stage, _, seconds = value.partition(":")
+    try:
+        return (stage, float(seconds)) if stage else None
+    except ValueError:
+        return None
