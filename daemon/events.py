@@ -162,13 +162,20 @@ class OverflowDetector(logging.Handler):
     def __init__(self, on_overflow: Callable[[], None]) -> None:
         super().__init__(logging.WARNING)
         self._on_overflow = on_overflow
+        self._previous_level = logging.NOTSET
 
     def emit(self, record: logging.LogRecord) -> None:
         if "overflow" in record.getMessage().lower():
             self._on_overflow()
 
     def install(self) -> None:
-        logging.getLogger("watchdog.observers").addHandler(self)
+        logger = logging.getLogger("watchdog.observers")
+        self._previous_level = logger.level
+        if logger.getEffectiveLevel() > logging.WARNING:  # PIPELINE_LOG_LEVEL=error must not hide it
+            logger.setLevel(logging.WARNING)
+        logger.addHandler(self)
 
     def uninstall(self) -> None:
-        logging.getLogger("watchdog.observers").removeHandler(self)
+        logger = logging.getLogger("watchdog.observers")
+        logger.removeHandler(self)
+        logger.setLevel(self._previous_level)

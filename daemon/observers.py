@@ -7,6 +7,7 @@ deleted source folder) is logged and retried on the next refresh; the reconcile 
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from watchdog.observers import Observer
@@ -38,7 +39,7 @@ class ObserverSet:
 
     def is_polling(self, path: Path) -> bool:
         """Whether events for ``path`` come from the polling observer (no open/close events there)."""
-        for root, (polling, _watch) in self._watches.items():
+        for root, (polling, _watch) in list(self._watches.items()):
             if path == root or root in path.parents:
                 return polling
         return self.settings.force_polling
@@ -54,15 +55,20 @@ class ObserverSet:
             if root not in self._watches:
                 self._schedule(root)
 
-    def _schedule(self, root: Path) -> None:
-        polling = self.uses_polling(root)
+    def _schedule(self, root: Path, *, polling: bool | None = None) -> None:
+        polling = self.uses_polling(root) if polling is None else polling
         observer = self._observer(polling)
         try:
             watch = observer.schedule(
                 EventForwarder(self._debouncer, polling=polling), str(root), recursive=True
             )
-        except OSError as exc:  # missing folder, inotify watch limit (ENOSPC): retried on the next refresh
-            if root not in self._failed:
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EMFILE) and not polling:
+                # inotify watch/instance limit: polling still works, just slower (LIBRARY_FACTS 2).
+                log.warning("watch.inotify_limit", path=str(root), error=str(exc), fallback="polling")
+                self._schedule(root, polling=True)
+                return
+            if root not in self._failed:  # missing folder or mount: retried on the next refresh
                 log.error("watch_failed", path=str(root), error=str(exc))
             self._failed.add(root)
             return

@@ -62,11 +62,12 @@ class Reconciler:
         self._wall = wall_clock
         self._warned: set[str] = set()
 
-    def run(self) -> ScanResult:
+    def run(self, *, refresh_sources: bool = True) -> ScanResult:
         """One full pass. Files changed within the quiet period are returned as ``young``, not enqueued."""
         started = time.monotonic()
         self._recover_dead_jobs()
-        self.sources.refresh()
+        if refresh_sources:
+            self.sources.refresh()
         by_path: dict[str, list[LedgerRow]] = defaultdict(list)
         for row in load_rows(self.settings.ledger_path):
             by_path[row.path].append(row)

@@ -135,16 +135,18 @@ class Daemon:
     # --- internals --------------------------------------------------------------------------------
     def _reconcile(self) -> None:
         try:
-            result = self.reconciler.run()
-        except (redis.RedisError, OSError) as exc:
-            log.warning("reconcile.failed", error=str(exc) or type(exc).__name__, retry_in_s=self._backoff_s)
+            # Watch new source folders first, then scan: a file dropped in between is seen by one or both.
+            self.sources.refresh()
+            self.observers.sync(self.sources.roots())
+            result = self.reconciler.run(refresh_sources=False)
+        except Exception as exc:  # Redis down, SQLite busy, a share gone: retry with backoff, never die
+            log.warning("reconcile.failed", error=f"{type(exc).__name__}: {exc}", retry_in_s=self._backoff_s)
             self._next_reconcile = time.monotonic() + self._backoff_s
             self._backoff_s = min(self._backoff_s * 2, BACKOFF_MAX_S)
             return
         self.reconciles += 1
         self.submitted.add(result.tally)
         self._watch_young(result.young)
-        self.observers.sync(self.sources.roots())
         if "redis unavailable" in result.tally.skipped:
             self._on_redis_error(None)
             return

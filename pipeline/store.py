@@ -8,6 +8,7 @@ file, fsync and rename: a crash leaves the old file or the new one, never half o
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["BarStore", "atomic_write_bytes", "atomic_writer", "fsync_dir"]
+__all__ = ["BarStore", "atomic_write_bytes", "atomic_writer", "exclusive_lock", "fsync_dir"]
 
 CONTENT_KEY_LENGTH = 20
 
@@ -54,6 +55,21 @@ def atomic_writer(target: Path) -> Iterator[Path]:
 def atomic_write_bytes(target: Path, data: bytes) -> None:
     with atomic_writer(target) as tmp:
         tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (created if missing) for a read-modify-write.
+
+    Readers need no lock because writers replace files atomically; the lock only serialises writers,
+    across processes, so no update is lost. The kernel releases it if the holder dies.
+    """
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 class BarStore:

@@ -1,1 +1,2 @@
-"""placeholder"""
+"""The RQ worker process: job functions (``workers.jobs``, a wire format), the warm forking worker
+(``workers.worker``), queue status for people (``workers.status``) and test helpers (``workers.testing``)."""

@@ -192,7 +192,7 @@ def render_reports(reports: list[FileReport]) -> None:
     for report in reports:
         style = STATUS_STYLES.get(report.status, "")
         table.add_row(
-            escape(str(Path(report.path).relative_to(base))),
+            escape(str(Path(report.path).relative_to(base)) if base != Path("/") else report.path),
             f"[{style}]{report.status}[/]" if style else report.status,
             report.profile or "-",
             report.interval or "-",

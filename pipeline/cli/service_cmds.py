@@ -6,10 +6,12 @@ when it cannot reach it.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
+import redis
 import typer
 from rich.table import Table
 
@@ -98,12 +100,15 @@ def worker(
         typer.Option("--with-scheduler/--without-scheduler", help="Run RQ's scheduler (Retry needs it)."),
     ] = True,
     max_jobs: Annotated[int | None, typer.Option(min=1, help="Exit after this many jobs.")] = None,
+    redis_wait_s: Annotated[
+        float, typer.Option(min=0, help="Wait this long for Redis at start (Procfile/systemd start order).")
+    ] = 30.0,
 ) -> None:
     """Run one RQ worker (forking, warm parent, JSON serializer) on the given queues."""
     from workers.worker import run_worker  # imports pandas: only this command pays for it
 
     settings = load_settings("worker")
-    connection = connect_redis(_redis_url(settings))
+    connection = _wait_for_redis(_redis_url(settings), redis_wait_s)
     run_worker(
         connection,
         settings,
@@ -188,6 +193,17 @@ def jobs(
         print_json(summary)
         return
     _print_summary(summary)
+
+
+def _wait_for_redis(url: str, wait_s: float) -> redis.Redis:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return connect_redis(url)
+        except QueueUnavailableError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _redis_url(settings: Settings) -> str:

@@ -103,7 +103,10 @@ def read_head(path: Path, compression: str | None, size: int = SNIFF_BYTES) -> b
                 return fh.read(size)
         if compression == "zstd":
             with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
-                return fh.read(size)
+                head: bytes = fh.read(size)
+            if len(head) < size:  # the whole content: make sure it was not cut off
+                _check_zstd_complete(path)
+            return head
         with path.open("rb") as fh:
             return fh.read(size)
     except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
@@ -112,6 +115,17 @@ def read_head(path: Path, compression: str | None, size: int = SNIFF_BYTES) -> b
             reason=f"the {compression} data is corrupt or truncated ({exc}); copy or download it again",
             check="compression",
         ) from exc
+
+
+def _check_zstd_complete(path: Path) -> None:
+    """A cut-off zstd frame reads as fewer (often zero) bytes instead of failing: check the frame ends.
+
+    Only called when the whole content fit in the head sample, so the file is small.
+    """
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    decompressor.decompress(path.read_bytes())
+    if not decompressor.eof:
+        raise zstandard.ZstdError("the last frame ends early")
 
 
 def _decode(head: bytes, name: str) -> str:

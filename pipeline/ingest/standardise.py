@@ -71,10 +71,10 @@ def _parse_time(ctx: _Ctx) -> tuple[pa.Array, str]:
     if pa.types.is_timestamp(typ):
         return (to_utc(source), "aware") if typ.tz else (source.cast(pa.timestamp("ns")), _kind(fmt))
     if pa.types.is_integer(typ) or (fmt is not None and fmt.kind == "epoch"):
-        ints = (
-            pc.cast(source, pa.int64(), safe=False) if pa.types.is_integer(typ) else _int_strings(ctx, source)
-        )
-        return epoch_to_utc(ints), "aware"
+        ints = pc.cast(source, pa.int64(), safe=False) if pa.types.is_integer(typ) else _int_strings(source)
+        times = epoch_to_utc(ints)
+        _report_bad_times(ctx, source, times)
+        return times, "aware"
     if fmt is None:
         sample = next((v for v in source.to_pylist()[:5] if v), "")
         raise IngestError(
@@ -98,10 +98,10 @@ def _joined(cols: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Array:
     return _arr(pc.binary_join_element_wise(cols["date"], cols["time"], " "))
 
 
-def _int_strings(ctx: _Ctx, source: pa.Array) -> pa.Array:
+def _int_strings(source: pa.Array) -> pa.Array:
+    """Whole numbers as int64; anything else null (reported with the other unreadable times)."""
     ok = pc.match_substring_regex(source, r"^\s*-?\d+\s*$")
-    _report_bad_times(ctx, source, pc.if_else(ok, source, pa.scalar(None, pa.string())))
-    return pc.cast(pc.if_else(ok, source, pa.scalar(None, pa.string())), pa.int64())
+    return pc.cast(pc.utf8_trim_whitespace(pc.if_else(ok, source, pa.scalar(None, pa.string()))), pa.int64())
 
 
 def _report_bad_times(ctx: _Ctx, source: pa.Array, parsed: pa.Array) -> None:
@@ -141,9 +141,17 @@ def _to_utc(ctx: _Ctx, times: pa.Array, kind: str) -> pa.Array:
         ctx.findings.append(Finding("timezone", f"{what}. {hint}", "warning", hint=hint))
         zone = "UTC"
     ctx.notes["tz"] = f"{zone} ({'--tz' if opts.tz else 'vendor rule' if profile.tz else 'default'})"
-    utc, findings = localize(times, zone)
+    utc, findings = localize(times, zone, groups=_symbol_codes(ctx.raw), row_numbers=ctx.raw.row_numbers)
     ctx.findings.extend(findings)
     return utc
+
+
+def _symbol_codes(raw: RawTable) -> np.ndarray | None:
+    """One integer per symbol, so each symbol of a multi-symbol file passes the DST hour on its own."""
+    if "symbol" not in raw.columns:
+        return None
+    codes = pc.dictionary_encode(_arr(raw.columns["symbol"])).indices
+    return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _numbers(ctx: _Ctx, role: str, values: pa.Array | pa.ChunkedArray, required: bool) -> pa.Array | None:
@@ -157,7 +165,9 @@ def _numbers(ctx: _Ctx, role: str, values: pa.Array | pa.ChunkedArray, required:
     ok = pc.match_substring_regex(col, NUMBER)
     bad = _mask(pc.invert(ok))
     if bad.any():
-        if not required:
+        # An extra column of text is not a number column: drop it. A volume column of numbers with
+        # text in a few rows is bad rows, not a bad column: dropping it would lose every volume.
+        if not required and (role != "volume" or bad.all()):
             ctx.findings.append(
                 Finding("numbers", f"column `{ctx.label(role)}` holds text; dropped", "warning")
             )

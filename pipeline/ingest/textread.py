@@ -7,6 +7,8 @@ path re-read the used columns as strings to name the offending rows and values.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +26,7 @@ __all__ = ["RawTable", "read_delimited"]
 
 BLOCK_SIZE = 16 << 20
 FOOTER_PREFIXES = ("downloaded from", '"downloaded from')
+NOT_UTF8 = "the file is not UTF-8 text: read as Latin-1 (Windows-1252); check any text columns"
 
 
 @dataclass
@@ -84,20 +87,30 @@ def _types(plan: ColumnPlan, fmt: TimeFormat | None, strict: bool) -> dict[str, 
     return types
 
 
+@dataclass
+class _Attempt:
+    """How one pass over the text reads it; a failed pass tells the next one what to change."""
+
+    strict: bool = True  # final column types; False reads strings to name the bad values
+    threads: bool = True  # threaded reads lose the row numbers of ragged rows
+    encoding: str = "utf8"
+
+
 def _read(
-    source: pa.NativeFile | pa.Buffer,
+    open_source: Callable[[], pa.NativeFile | pa.Buffer],
     sniff: TextSniff,
     plan: ColumnPlan,
     types: dict[str, pa.DataType],
     ragged: _Ragged,
-    threads: bool,
+    attempt: _Attempt,
 ) -> pa.Table:
     width = len(plan.roles)
     read = pv.ReadOptions(
         column_names=[f"c{i}" for i in range(width)],
         skip_rows=1 if sniff.header is not None else 0,
-        use_threads=threads,
+        use_threads=attempt.threads,
         block_size=BLOCK_SIZE,
+        encoding=attempt.encoding,
     )
     parse = pv.ParseOptions(delimiter=sniff.delimiter, invalid_row_handler=ragged)
     convert = pv.ConvertOptions(
@@ -107,36 +120,62 @@ def _read(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    return pv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+    return pv.read_csv(open_source(), read_options=read, parse_options=parse, convert_options=convert)
 
 
-def read_delimited(open_source: object, sniff: TextSniff, plan: ColumnPlan, path: str) -> RawTable:
+def read_delimited(
+    open_source: Callable[[], pa.NativeFile | pa.Buffer], sniff: TextSniff, plan: ColumnPlan, path: str
+) -> RawTable:
     """Read the planned columns; ``open_source()`` returns a fresh pyarrow stream or buffer each call."""
     fmt = _time_format(sniff, plan)
-    header_lines = 1 if sniff.header is not None else 0
-    ragged = _Ragged(header_lines)
-    opener = open_source  # a zero-argument callable
-    assert callable(opener)
-    try:
-        table = _guard(path, lambda: _read(opener(), sniff, plan, _types(plan, fmt, True), ragged, True))
-        strict = True
-    except pa.ArrowInvalid:
-        ragged = _Ragged(header_lines)
-        table = _guard(path, lambda: _read(opener(), sniff, plan, _types(plan, fmt, False), ragged, False))
-        strict = False
-    if ragged.unnumbered:
-        ragged = _Ragged(header_lines)
-        table = _guard(path, lambda: _read(opener(), sniff, plan, _types(plan, fmt, strict), ragged, False))
+    table, ragged, attempt = _read_passes(open_source, sniff, plan, fmt, path)
     columns = {plan.roles[i]: table.column(f"c{i}") for i in plan.used}
-    if sniff.skip_initial_space or not strict:
+    if sniff.skip_initial_space or not attempt.strict:
         columns = {k: _trim(v) for k, v in columns.items()}
     labels = {plan.roles[i]: plan.labels[i] for i in plan.used}
     raw = RawTable(columns, fmt, list(plan.findings), labels)
+    if attempt.encoding != "utf8":
+        raw.findings.append(Finding("encoding", NOT_UTF8, "warning"))
     if ragged.rows:
         raw.findings.append(_ragged_finding(ragged.rows, len(plan.roles)))
         total = table.num_rows + len(ragged.rows)
         raw.row_numbers = np.delete(np.arange(1, total + 1), np.array(ragged.rows) - 1)
     return raw
+
+
+def _read_passes(
+    open_source: Callable[[], pa.NativeFile | pa.Buffer],
+    sniff: TextSniff,
+    plan: ColumnPlan,
+    fmt: TimeFormat | None,
+    path: str,
+) -> tuple[pa.Table, _Ragged, _Attempt]:
+    """The table, its ragged rows and the pass that read it.
+
+    The first pass is the fast one. A value that does not convert means a pass over strings (so the
+    report can name rows and values), bytes that are not UTF-8 a pass decoded as Latin-1 (what Windows
+    tools write), and ragged rows met by the threaded reader a single-threaded pass that knows their
+    row numbers. Each retry changes one setting for good, so there are at most four passes.
+    """
+    attempt = _Attempt()
+    header_lines = 1 if sniff.header is not None else 0
+    while True:
+        ragged = _Ragged(header_lines)
+        types = _types(plan, fmt, attempt.strict)
+        try:
+            table = _guard(path, functools.partial(_read, open_source, sniff, plan, types, ragged, attempt))
+        except pa.ArrowInvalid as exc:
+            if "invalid UTF8" in str(exc) and attempt.encoding == "utf8":
+                attempt.encoding = "latin1"
+            elif attempt.strict:
+                attempt.strict = attempt.threads = False
+            else:
+                reason = f"cannot parse the text table: {exc}"
+                raise IngestError(path=path, reason=reason, check="format") from exc
+            continue
+        if not (ragged.unnumbered and attempt.threads):
+            return table, ragged, attempt
+        attempt.threads = False
 
 
 def _trim(values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -152,14 +191,13 @@ def _ragged_finding(rows: list[int], width: int) -> Finding:
     )
 
 
-def _guard(path: str, read: object) -> pa.Table:
+def _guard(path: str, read: Callable[[], pa.Table]) -> pa.Table:
     """Turn pyarrow's I/O and parse failures into IngestErrors with a readable reason."""
-    assert callable(read)
     try:
         table = read()
     except pa.ArrowInvalid as exc:
         if "conversion error" in str(exc).lower() or "In CSV column" in str(exc):
-            raise
+            raise  # the caller retries with strings or another encoding
         raise IngestError(path=path, reason=f"cannot parse the text table: {exc}", check="format") from exc
     except OSError as exc:
         text = str(exc)

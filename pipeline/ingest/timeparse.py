@@ -69,11 +69,19 @@ def epoch_unit(values: np.ndarray) -> str:
 
 
 def epoch_to_utc(values: pa.Array | pa.ChunkedArray, unit: str | None = None) -> pa.Array:
-    """Integer epoch values (unit guessed by magnitude unless given) as UTC nanosecond timestamps."""
-    ints = np.asarray(_combine(values).cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
-    factor = EPOCH_UNITS[unit or epoch_unit(ints)]
-    ns = ints * factor if factor != 1 else ints
-    return pa.array(ns, type=pa.int64()).view(TIMESTAMP_TYPE)
+    """Integer epoch values (unit guessed by magnitude unless given) as UTC nanosecond timestamps.
+
+    Nulls stay null, and so do values whose nanoseconds would not fit int64 (after year 2262): a
+    wrapped-around timestamp would be a silent wrong bar, a null is reported by the caller.
+    """
+    ints = _combine(values).cast(pa.int64())
+    valid = ~np.asarray(ints.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    raw = np.asarray(pc.fill_null(ints, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    factor = EPOCH_UNITS[unit or epoch_unit(raw[valid])]
+    if factor != 1:
+        valid &= np.abs(raw) <= np.iinfo(np.int64).max // factor
+        raw = np.where(valid, raw, 0) * factor
+    return _as_utc(raw, valid)
 
 
 def _combine(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -121,12 +129,21 @@ def _transitions(tz: ZoneInfo, lo_ns: int, hi_ns: int) -> _Transitions:
     return _Transitions(np.array(starts, dtype=np.int64), np.array(offsets, dtype=np.int64))
 
 
-def localize(naive: pa.Array | pa.ChunkedArray, tz_name: str) -> tuple[pa.Array, list[Finding]]:
+def localize(
+    naive: pa.Array | pa.ChunkedArray,
+    tz_name: str,
+    *,
+    groups: np.ndarray | None = None,
+    row_numbers: np.ndarray | None = None,
+) -> tuple[pa.Array, list[Finding]]:
     """Naive wall-clock timestamps of zone ``tz_name`` as UTC, resolving DST in file order.
 
     Returns the UTC array and findings: an error (check ``timezone``) listing rows whose local time
     does not exist (spring-forward gap). Repeated fall-back times take daylight time on their first
     pass through the hour and standard time after the clock steps back (reversed for newest-first files).
+    ``groups`` (e.g. symbol codes) keeps the passes of a multi-symbol file apart: each symbol walks
+    through the repeated hour on its own. ``row_numbers`` maps rows to the file's 1-based data rows
+    for the report (default ``1..n``).
     """
     arr = _combine(naive).cast(pa.timestamp("ns"))
     valid = np.ones(len(arr), dtype=bool)
@@ -141,12 +158,17 @@ def localize(naive: pa.Array | pa.ChunkedArray, tz_name: str) -> tuple[pa.Array,
     trans = _transitions(tz, lo - DAY_NS, hi + DAY_NS)
     if trans.fixed:
         return _as_utc(local - trans.offsets[0], valid), []
-    return _localize_dst(local, valid, trans, tz_name)
+    utc, gap_rows = _localize_dst(local, valid, trans, groups)
+    if not gap_rows.size:
+        return _as_utc(utc, valid), []
+    numbers = row_numbers[gap_rows] if row_numbers is not None else gap_rows + 1
+    return _as_utc(utc, valid), [_gap_finding(numbers, local[gap_rows[0]], tz_name)]
 
 
 def _localize_dst(
-    local: np.ndarray, valid: np.ndarray, trans: _Transitions, tz_name: str
-) -> tuple[pa.Array, list[Finding]]:
+    local: np.ndarray, valid: np.ndarray, trans: _Transitions, groups: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """UTC nanoseconds, and the (sorted) indices of rows that fall in a spring-forward gap."""
     before, after = trans.offsets[:-1], trans.offsets[1:]
     change = trans.starts[1:]
     bounds = np.empty(2 * change.size, dtype=np.int64)
@@ -154,20 +176,22 @@ def _localize_dst(
     bounds[1::2] = change + np.maximum(before, after)
     utc, odd = _place(local, bounds, trans.offsets)
     odd = odd[valid[odd]]
-    findings: list[Finding] = []
-    if odd.size:
-        window = np.searchsorted(bounds, local[odd], side="right") >> 1
-        gap_rows: list[np.ndarray] = []
-        for k in np.unique(window):
-            rows = odd[window == k]
-            if after[k] > before[k]:
-                gap_rows.append(rows)
-                continue
+    window = np.searchsorted(bounds, local[odd], side="right") >> 1
+    gap = after[window] > before[window]
+    for k in np.unique(window[~gap]):
+        in_window = odd[(window == k) & ~gap]
+        for rows in _by_group(in_window, groups):
             second = _second_pass(local[rows], _descending_near(local, valid, rows))
             utc[rows] = local[rows] - np.where(second, after[k], before[k])
-        if gap_rows:
-            findings.append(_gap_finding(np.sort(np.concatenate(gap_rows)), local, tz_name))
-    return _as_utc(utc, valid), findings
+    return utc, np.sort(odd[gap])
+
+
+def _by_group(rows: np.ndarray, groups: np.ndarray | None) -> list[np.ndarray]:
+    """``rows`` split by group, each part in file order; one part when there are no groups."""
+    if groups is None:
+        return [rows]
+    keys = groups[rows]
+    return [rows[keys == key] for key in np.unique(keys)]
 
 
 def _place(local: np.ndarray, bounds: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,12 +229,12 @@ def _second_pass(times: np.ndarray, descending: bool) -> np.ndarray:
     return second[::-1] if descending else second
 
 
-def _gap_finding(rows: np.ndarray, local: np.ndarray, tz_name: str) -> Finding:
-    example = datetime(1970, 1, 1) + timedelta(microseconds=int(local[rows[0]]) // 1000)
+def _gap_finding(rows: np.ndarray, first_local_ns: int, tz_name: str) -> Finding:
+    example = datetime(1970, 1, 1) + timedelta(microseconds=int(first_local_ns) // 1000)
     return Finding.at_rows(
         "timezone",
         f"local time {example:%Y-%m-%d %H:%M} does not exist in {tz_name} (clocks sprang forward)",
-        (int(r) + 1 for r in rows),
+        (int(r) for r in rows),
         hint="The file's times cannot be wall-clock time of that zone; check --tz",
     )
 

@@ -16,6 +16,7 @@ from pipeline.errors import UnsafeNameError, UsageError
 __all__ = [
     "SESSION_ID_RE",
     "SOURCE_ID_RE",
+    "SYMBOL_RE",
     "candidate_files",
     "check_session_id",
     "check_source_id",

@@ -14,15 +14,12 @@ dotted ``.part`` temp in the same folder, are fsynced and renamed, so the watche
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -38,7 +35,7 @@ from pipeline.sources.upload_source import (
     UploadDataSource,
     read_session_metadata,
 )
-from pipeline.store import atomic_write_bytes, fsync_dir
+from pipeline.store import atomic_write_bytes, exclusive_lock, fsync_dir
 
 __all__ = ["SessionManager", "new_session_id"]
 
@@ -83,8 +80,7 @@ class SessionManager:
         try:
             source = UploadDataSource(session_id, settings=self.settings, **options)
             (session_dir / SESSION_FILES_DIR).mkdir()
-            created = datetime.now(UTC).isoformat(timespec="milliseconds")
-            metadata = {"session_id": session_id, "created_at": created, "label": label, "options": options}
+            metadata = {"session_id": session_id, "created_at": _now(), "label": label, "options": options}
             self._write_metadata(session_dir, {**metadata, "files": {}})
             self.repository.register_source(session_id, source)
         except BaseException:
@@ -160,7 +156,7 @@ class SessionManager:
     def _update_metadata(self, session_id: str, name: str, entry: dict[str, Any]) -> None:
         """Read-modify-write under an exclusive lock: two uploads into one session must not lose an entry."""
         folder = self.get_session_dir(session_id)
-        with _locked(folder / ".lock"):
+        with exclusive_lock(folder / ".lock"):
             metadata = read_session_metadata(folder)
             metadata.setdefault("files", {})[name] = entry
             self._write_metadata(folder, metadata)
@@ -235,13 +231,3 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: src.read(CHUNK_BYTES), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

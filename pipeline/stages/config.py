@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
+from pipeline.sources.names import SYMBOL_RE
 
 __all__ = ["RunConfig", "build_config", "parse_timeframe"]
 
@@ -78,6 +79,18 @@ class RunConfig(BaseModel):
         if isinstance(value, str):
             value = [s for s in value.split(",") if s.strip()]
         return tuple(dict.fromkeys(str(s).strip() for s in value))
+
+    @field_validator("symbols")
+    @classmethod
+    def _safe_symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A symbol names the run's output folder: runs/<run_id>/<symbol>/ must stay inside the run.
+        unsafe = [s for s in value if not SYMBOL_RE.fullmatch(s)]
+        if unsafe:
+            raise ValueError(
+                f"{', '.join(map(repr, unsafe))}: a symbol is letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        return value
 
     @field_validator("horizons", "return_lookbacks", mode="before")
     @classmethod

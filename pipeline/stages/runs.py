@@ -9,10 +9,9 @@ update. The run's status is derived from its symbols' statuses on every write.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from pipeline.errors import RunError
 from pipeline.settings import Settings
 from pipeline.stages.config import RunConfig
-from pipeline.store import atomic_write_bytes
+from pipeline.store import atomic_write_bytes, exclusive_lock
 
 __all__ = [
     "RUN_FILE",
@@ -118,22 +117,12 @@ def read_run(settings: Settings, run_id: str) -> dict[str, Any]:
     return data
 
 
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    with (directory / LOCK_FILE).open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def update_run(settings: Settings, run_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """Apply ``change`` to the current record under the run's lock and write it atomically."""
     directory = run_dir(settings, run_id)
     if not directory.is_dir():
         raise RunError(f"no run {run_id!r} in {settings.runs_dir}")
-    with _locked(directory):
+    with exclusive_lock(directory / LOCK_FILE):
         record = read_run(settings, run_id)
         change(record)
         _derive_status(record)

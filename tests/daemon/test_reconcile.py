@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -59,6 +60,19 @@ def test_final_rows_are_left_alone(wsettings, conn):
     conn.flushall()
     again = run_once(wsettings, conn)
     assert again.enqueued == [] and queued_jobs(conn) == []
+
+
+def test_inotify_overflow_triggers_a_reconcile(wsettings, conn, start_daemon):
+    """watchdog only logs an overflow; the daemon hears it and rescans, finding the lost file."""
+    running = start_daemon(wsettings)
+    running.daemon.observers.stop()  # from here on, events are "lost"
+    (wsettings.raw_dir / "LOST.csv").write_bytes(csv_bytes())
+    time.sleep(wsettings.quiet_period_s * 2)
+    assert queued_jobs(conn) == []
+    logging.getLogger("watchdog.observers.inotify_c").warning(
+        "Inotify queue overflowed; filesystem events were lost"
+    )
+    wait_for(lambda: job_paths(conn) == [str(wsettings.raw_dir / "LOST.csv")])
 
 
 def test_flushed_redis_is_rebuilt_by_the_periodic_reconcile(data_dir, redis_url, conn, start_daemon):
@@ -142,3 +156,25 @@ def _safe_len(client: redis.Redis) -> int:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_folder_source_added_while_running_is_watched_with_its_options(
+    tmp_path, wsettings, conn, start_daemon
+):
+    """`sources add-dir` on a running daemon: the folder is watched after the next reconcile, and its
+    files are queued under that source with its timezone."""
+    from pipeline.sources import DataSourceRepository, FileDataSource
+
+    running = start_daemon(wsettings)
+    vendor = tmp_path / "vendor_x"
+    vendor.mkdir()
+    (vendor / "OLD.csv").write_bytes(csv_bytes(seed=1))
+    repo = DataSourceRepository(wsettings)
+    repo.register_source("vendor_x", FileDataSource("vendor_x", vendor, tz="America/Chicago"))
+    running.daemon.request_reconcile()
+    wait_for(lambda: len(queued_jobs(conn)) == 1)
+    (vendor / "NEW.csv").write_bytes(csv_bytes(seed=2))  # seen by the new watch, not a reconcile
+    wait_for(lambda: len(queued_jobs(conn)) == 2)
+    options = {job.kwargs["path"]: job.kwargs["options"] for job in queued_jobs(conn)}
+    assert {o["source_id"] for o in options.values()} == {"vendor_x"}
+    assert {o["tz"] for o in options.values()} == {"America/Chicago"}

@@ -54,12 +54,13 @@ def test_slow_writer_is_enqueued_once_after_it_finishes(wsettings, conn, start_d
     start_daemon(wsettings)
     data = csv_bytes(rows=400, seed=2)
     target = wsettings.raw_dir / "SLOW_1m.csv"
-    chunks = [data[i : i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
-    with target.open("wb") as fh:
+    step = len(data) // 16 + 1
+    chunks = [data[i : i + step] for i in range(0, len(data), step)]
+    with target.open("wb") as fh:  # about 4 s in all
         for i, chunk in enumerate(chunks):
             fh.write(chunk)
             fh.flush()
-            time.sleep(0.6 if i == 3 else 0.25)  # one pause of twice the quiet period, file still open
+            time.sleep(0.8 if i in (3, 9) else 0.15)  # pauses longer than the quiet period, file open
             assert queued_jobs(conn) == [], "enqueued while the writer still had the file open"
     wait_for(lambda: len(queued_jobs(conn)) == 1)
     (row,) = ledger_rows(wsettings)

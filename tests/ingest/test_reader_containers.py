@@ -200,3 +200,52 @@ def test_zip_with_csv_and_status_report_reads_the_csv(samples: Any, at: Any) -> 
     parsed = samples.read("HISTDATA_COM_ASCII_EURUSD_M1201202.zip", blob)
     assert parsed.profile == "histdata_ascii"
     assert samples.row(parsed)["datetime"] == at("2012-02-01 05:00")
+
+
+def test_parquet_with_separate_date_and_time_columns_is_intraday(samples: Any, at: Any) -> None:
+    """Date + Time columns (strings, or date32 + time64) are wall-clock times: --tz applies."""
+    as_text = pa.table(
+        {
+            "Date": ["2024-01-02"],
+            "Time": ["09:30"],
+            "open": [1.0],
+            "high": [2.0],
+            "low": [0.5],
+            "close": [1.5],
+        }
+    )
+    typed = as_text.set_column(0, "Date", pa.array([dt.date(2024, 1, 2)])).set_column(
+        1, "Time", pa.array([dt.time(9, 30)], pa.time64("us"))
+    )
+    for table in (as_text, typed):
+        parsed = samples.read("ES.parquet", _parquet(table), tz="America/Chicago")
+        assert samples.row(parsed)["datetime"] == at("2024-01-02 15:30")
+        assert "daily" not in parsed.notes
+
+
+def test_parquet_times_beyond_2262_are_an_ingest_error(samples: Any) -> None:
+    """Microsecond timestamps outside the nanosecond range are refused plainly, not with ArrowInvalid."""
+    stamps = pa.array([dt.datetime(2024, 1, 2), dt.datetime(2300, 1, 1)], pa.timestamp("us"))
+    table = pa.table(
+        {"datetime": stamps, "open": [1.0] * 2, "high": [2.0] * 2, "low": [0.5] * 2, "close": [1.5] * 2}
+    )
+    with pytest.raises(IngestError) as err:
+        samples.read("ES.parquet", _parquet(table))
+    assert err.value.check == "timestamps"
+    assert "1677-2262" in str(err.value)
+
+
+def test_parquet_null_epoch_is_a_row_error(samples: Any) -> None:
+    """A null in an integer epoch column is reported for its row, not read as 1970-01-01."""
+    table = pa.table(
+        {
+            "ts": pa.array([1704067200, None], pa.int64()),
+            "open": [1.0] * 2,
+            "high": [2.0] * 2,
+            "low": [0.5] * 2,
+            "close": [1.5] * 2,
+        }
+    )
+    parsed = samples.read("ES.parquet", _parquet(table))
+    [finding] = [f for f in parsed.findings if f.check == "timestamps"]
+    assert finding.rows == (2,)

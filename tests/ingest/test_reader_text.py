@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 import zstandard
@@ -229,3 +230,73 @@ def test_no_symbol_is_an_error_asking_for_one(samples: Any) -> None:
     [finding] = [f for f in parsed.findings if f.check == "symbol"]
     assert finding.severity == "error"
     assert "--symbol" in finding.message
+
+
+def test_one_impossible_iso_time_does_not_blank_the_column(samples: Any, at: Any) -> None:
+    """Hour 25 and 31 February are the rows reported; the valid rows around them still read."""
+    text = (
+        "datetime,open,high,low,close\n2024-01-02 25:30,1,2,0.5,1.5\n2024-01-02 09:31,1,2,0.5,1.5\n"
+        "2024-02-31 09:32,1,2,0.5,1.5\n2024-01-02 09:33,1,2,0.5,1.5\n"
+    )
+    parsed = samples.read("ES.csv", text, tz="UTC")
+    [finding] = [f for f in parsed.findings if f.check == "timestamps"]
+    assert finding.rows == (1, 3)
+    assert samples.row(parsed, 1)["datetime"] == at("2024-01-02 09:31")
+    assert samples.row(parsed, 3)["datetime"] == at("2024-01-02 09:33")
+
+
+def test_empty_epoch_time_is_a_row_error_not_1970(samples: Any) -> None:
+    """An empty open time in a Binance kline file is reported, never read as 1970-01-01."""
+    good = "1704067200000,1,2,0.5,1.5,10,1704067259999,1,1,1,1,0\n"
+    parsed = samples.read("BTCUSDT-1m.csv", good + ",1,2,0.5,1.5,10,1704067319999,1,1,1,1,0\n")
+    [finding] = [f for f in parsed.findings if f.check == "timestamps"]
+    assert finding.severity == "error" and finding.rows == (2,)
+    assert parsed.table.column("datetime").null_count == 1
+
+
+def test_spring_forward_rows_keep_file_numbering_after_a_ragged_row(samples: Any) -> None:
+    """The nonexistent 02:30 is data row 4 of the file, although ragged row 2 was left out."""
+    text = (
+        "datetime,open,high,low,close,volume\n2024-03-10 01:00,1,2,0.5,1.5,10\n"
+        "2024-03-10 01:30,1,2,0.5,1.5,10,5\n2024-03-10 01:45,1,2,0.5,1.5,10\n"
+        "2024-03-10 02:30,1,2,0.5,1.5,10\n"
+    )
+    parsed = samples.read("ES.csv", text, tz="America/Chicago")
+    [finding] = [f for f in parsed.findings if f.check == "timezone"]
+    assert finding.rows == (4,)
+
+
+def test_multi_symbol_file_passes_the_fall_back_hour_per_symbol(samples: Any, at: Any) -> None:
+    """Each symbol of a Chicago-time file walks through the repeated 01:xx hour on its own."""
+    times = ["00:30", "01:00", "01:30", "01:00", "01:30", "02:00"]
+    rows = [f"2024-11-03 {t},{sym},1,2,0.5,1.5,10" for sym in ("AAA", "BBB") for t in times]
+    parsed = samples.read(
+        "x.csv", "datetime,symbol,open,high,low,close,volume\n" + "\n".join(rows), tz="America/Chicago"
+    )
+    utc = [at(f"2024-11-03 {t}") for t in ("05:30", "06:00", "06:30", "07:00", "07:30", "08:00")]
+    stamps = [pd.Timestamp(v) for v in parsed.table.column("datetime").to_pylist()]
+    assert stamps == utc + utc
+
+
+def test_latin1_text_is_read_with_a_warning(samples: Any) -> None:
+    """A Windows export with a Latin-1 byte is read as Latin-1, and the report says so."""
+    text = "datetime,symbol,open,high,low,close\n2024-01-02 09:30,caf\xe9,1,2,0.5,1.5\n".encode("latin-1")
+    parsed = samples.read("x.csv", text, tz="UTC")
+    assert samples.warnings(parsed)[0] == "encoding"
+    assert not samples.errors(parsed)
+
+
+def test_text_in_a_few_volume_rows_is_an_error_not_a_dropped_column(samples: Any) -> None:
+    """One bad volume cell names its row; the other rows' volumes must not all be thrown away."""
+    text = PLAIN + "2024-01-02 09:32:00,1,2,0.5,1.5,n/a\n"
+    parsed = samples.read("ES.csv", text, tz="UTC")
+    [finding] = [f for f in parsed.findings if f.check == "numbers"]
+    assert finding.severity == "error" and finding.rows == (3,)
+
+
+def test_truncated_zstd_is_a_compression_error(samples: Any) -> None:
+    """A cut-off .zst decompresses to nothing rather than failing; it must not read as 'blank lines'."""
+    blob = zstandard.ZstdCompressor().compress((PLAIN * 20).encode())
+    with pytest.raises(IngestError) as err:
+        samples.read("ES.csv.zst", blob[: len(blob) // 2], tz="UTC")
+    assert err.value.check == "compression"

@@ -118,3 +118,24 @@ def test_epoch_unit_by_magnitude(value: int, unit: str) -> None:
 def test_epoch_to_utc(at: Any) -> None:
     """Epoch milliseconds become UTC nanosecond timestamps."""
     assert _iso(epoch_to_utc(pa.array([1704187800000]))) == ["2024-01-02 09:30"]
+
+
+def test_epoch_nulls_and_overflow_stay_null() -> None:
+    """Null epochs and seconds too large for int64 nanoseconds become nulls, never wrapped values."""
+    utc = epoch_to_utc(pa.array([1704187800, None, 99_999_999_999]), unit="s")
+    assert _iso(utc) == ["2024-01-02 09:30", "", ""]
+
+
+def test_groups_resolve_the_fall_back_hour_each_on_their_own() -> None:
+    """Two symbols one after the other: the second symbol's first pass is daylight time again."""
+    times = ["2024-11-03 01:00", "2024-11-03 01:30", "2024-11-03 01:00"]
+    utc, _ = localize(_naive(*times, *times), "America/Chicago", groups=np.array([0, 0, 0, 1, 1, 1]))
+    assert _iso(utc) == ["2024-11-03 06:00", "2024-11-03 06:30", "2024-11-03 07:00"] * 2
+
+
+def test_gap_rows_are_reported_with_the_given_row_numbers() -> None:
+    """Row numbers of the file (after dropped rows) label the spring-forward finding."""
+    _, [finding] = localize(
+        _naive("2024-03-10 01:59", "2024-03-10 02:30"), "America/Chicago", row_numbers=np.array([3, 7])
+    )
+    assert finding.rows == (7,)

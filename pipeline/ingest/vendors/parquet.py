@@ -60,16 +60,16 @@ def read_parquet(path: Path, options: IngestOptions) -> ParsedFile:
         raise IngestError(path=str(path), reason="the Parquet file has no rows", check="non_empty")
     profile = _profile(table, options)
     plan = plan_from_names(table.column_names, profile, str(path))
-    columns = {}
-    for i in plan.used:
-        column = table.column(i)
-        if pa.types.is_date(column.type):
-            column = column.cast(pa.timestamp("ns"))
-        elif pa.types.is_timestamp(column.type):
-            column = column.cast(pa.timestamp("ns", column.type.tz))
-        columns[plan.roles[i]] = column
-    time_role = "datetime" if "datetime" in columns else "date"
-    fmt = _time_format(table.column(plan.roles.index(time_role)))
+    columns = {plan.roles[i]: _in_ns(table.column(i), plan.labels[i], path) for i in plan.used}
+    if "date" in columns and "time" in columns:
+        # Separate date and time columns: read as text joined by a space, exactly like a text file.
+        for role in ("date", "time"):
+            columns[role] = table.column(plan.roles.index(role)).cast(pa.string())
+        dates, times = (columns[r].slice(0, 300).to_pylist() for r in ("date", "time"))
+        fmt = detect_format([f"{d} {t}" for d, t in zip(dates, times, strict=True) if d and t])
+    else:
+        time_role = "datetime" if "datetime" in columns else "date"
+        fmt = _time_format(table.column(plan.roles.index(time_role)))
     raw = RawTable(columns, fmt, [], {plan.roles[i]: plan.labels[i] for i in plan.used})
     result = standardise(raw, profile, options, str(path))
     symbol = _metadata_symbol(table)
@@ -81,6 +81,22 @@ def read_parquet(path: Path, options: IngestOptions) -> ParsedFile:
         bar_label=options.bar_label or profile.bar_label,
         notes=result.notes,
     )
+
+
+def _in_ns(column: pa.ChunkedArray, label: str, path: Path) -> pa.ChunkedArray:
+    """Dates and timestamps at nanosecond resolution, which holds the years 1677-2262 only."""
+    try:
+        if pa.types.is_date(column.type):
+            return column.cast(pa.timestamp("ns"))
+        if pa.types.is_timestamp(column.type):
+            return column.cast(pa.timestamp("ns", column.type.tz))
+    except pa.ArrowInvalid as exc:
+        raise IngestError(
+            path=str(path),
+            reason=f"column `{label}` holds times outside the years 1677-2262 ({exc})",
+            check="timestamps",
+        ) from exc
+    return column
 
 
 def _metadata_symbol(table: pa.Table) -> str | None:
