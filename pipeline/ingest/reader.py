@@ -131,10 +131,8 @@ def finish(parsed: ParsedFile, path: Path, options: IngestOptions) -> ParsedFile
         return replace(parsed, symbol=symbol)
     symbol = parsed.symbol or symbol_from_name(path.name, options.symbol_pattern)
     if symbol is None:
-        finding = Finding(
-            "symbol", f"cannot tell the symbol from the file name {path.name!r}", hint="pass --symbol SYMBOL"
-        )
-        finding = replace(finding, message=f"{finding.message}; pass --symbol SYMBOL")
+        what = f"cannot tell the symbol from the file name {path.name!r}; pass --symbol SYMBOL"
+        finding = Finding("symbol", what, hint="pass --symbol SYMBOL")
         return replace(parsed, findings=[*parsed.findings, finding])
     return replace(parsed, symbol=symbol)
 
@@ -148,7 +146,7 @@ def _with_symbol_column(parsed: ParsedFile, options: IngestOptions) -> ParsedFil
         return replace(parsed, table=table, symbol=None)
     wanted = normalise_symbol(options.symbol) or options.symbol
     distinct = pc.unique(symbols).to_pylist()
-    if distinct == [wanted] or len(distinct) == 1:
+    if len(distinct) == 1:  # one instrument: the explicit --symbol names it
         return replace(parsed, table=table.drop_columns(["symbol"]), symbol=wanted)
     keep = np.asarray(
         pc.fill_null(pc.equal(symbols, wanted), False).to_numpy(zero_copy_only=False), dtype=bool

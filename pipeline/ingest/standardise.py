@@ -16,7 +16,7 @@ from pipeline.errors import IngestError
 from pipeline.ingest.options import IngestOptions
 from pipeline.ingest.profiles import Profile
 from pipeline.ingest.textread import RawTable
-from pipeline.ingest.timeformats import parse_strings
+from pipeline.ingest.timeformats import TimeFormat, parse_strings
 from pipeline.ingest.timeparse import epoch_to_utc, localize, to_utc
 from pipeline.report import Finding
 from pipeline.schema import OPTIONAL_COLUMNS, PRICE_COLUMNS, TIMESTAMP_TYPE
@@ -89,9 +89,8 @@ def _parse_time(ctx: _Ctx) -> tuple[pa.Array, str]:
     return parsed, _kind(fmt)
 
 
-def _kind(fmt: object) -> str:
-    has_time = getattr(fmt, "has_time", True)
-    return "naive" if has_time else "date"
+def _kind(fmt: TimeFormat | None) -> str:
+    return "naive" if fmt is None or fmt.has_time else "date"
 
 
 def _joined(cols: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Array:

@@ -188,7 +188,8 @@ class DatabaseDataSource(DataSource):
         from psycopg import sql
 
         with self._cursor() as cur:
-            columns = [c for c in (*BAR_COLUMNS, *OPTIONAL_COLUMNS) if c in self._columns(cur)]
+            present = set(self._columns(cur))
+            columns = [c for c in (*BAR_COLUMNS, *OPTIONAL_COLUMNS) if c in present]
             query = sql.SQL("SELECT {} FROM {} WHERE symbol = %s ORDER BY datetime").format(
                 sql.SQL(", ").join(map(sql.Identifier, columns)), self._table()
             )

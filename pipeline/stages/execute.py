@@ -153,7 +153,9 @@ def _finished(record: dict[str, Any], symbol: str, stage: str, result: dict[str,
     if "outputs" in result:
         sym["outputs"] = result.pop("outputs")
     sym["stages"][stage].update(status="done", finished_at=now_iso(), **result)
-    if stage == STAGE_NAMES[-1]:
+    # A waiter may already have recorded this symbol failed (its job looked dead); a late success of
+    # the job must not turn a failed run with a recorded failure back into a succeeded one.
+    if stage == STAGE_NAMES[-1] and sym["status"] != "failed":
         sym["status"] = "done"
 
 

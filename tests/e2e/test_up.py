@@ -29,8 +29,22 @@ def _ingested(env: dict[str, str], name: str) -> bool:
     return any(Path(str(f["path"])).name == name and f["status"] == "ingested" for f in _files(env))
 
 
+def _cmd(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:  # a zombie the supervisor has not reaped yet, or already gone
+        return ""
+
+
 def _workers(up: PipelineProcess) -> list[psutil.Process]:
-    return [p for p in up.descendants() if p.ppid() == up.pid and "worker" in " ".join(p.cmdline())]
+    return [p for p in up.descendants() if "pipeline worker" in _cmd(p) and _safe_ppid(p) == up.pid]
+
+
+def _safe_ppid(proc: psutil.Process) -> int:
+    try:
+        return int(proc.ppid())
+    except psutil.Error:
+        return -1
 
 
 def test_up_ingests_a_dropped_file_restarts_a_killed_worker_and_stops_everything(
@@ -57,11 +71,11 @@ def test_up_ingests_a_dropped_file_restarts_a_killed_worker_and_stops_everything
         wait_for(lambda: _ingested(env, "MGC_1m.csv"), timeout_s=90, interval_s=0.3, what="MGC ingested")
 
         children = up.descendants()
-        assert any("redis-server" in " ".join(c.cmdline()) for c in children)
+        assert any("redis-server" in _cmd(c) for c in children)
         assert "rq info -u redis://127.0.0.1:" in up.output()
         assert up.terminate(timeout_s=120) == 0, up.output()[-3000:]
         _gone, alive = psutil.wait_procs(children, timeout=30)
-        assert alive == [], [p.cmdline() for p in alive]
+        assert alive == [], [_cmd(p) for p in alive]
         assert not (data_dir / "state" / "redis" / "redis.url").exists()
         assert (data_dir / "state" / "redis" / "appendonly.aof").exists()
     finally:
@@ -73,7 +87,7 @@ def test_up_with_redis_url_starts_no_redis(cli_env: dict[str, str], redis_url: s
     up = PipelineProcess(["up", "--workers", "1"], env, tmp_path / "up.log").start()
     try:
         wait_for(lambda: len(_workers(up)) == 1, timeout_s=60, what="one worker")
-        assert not any("redis-server" in " ".join(c.cmdline()) for c in up.descendants())
+        assert not any("redis-server" in _cmd(c) for c in up.descendants())
         assert redis_url in up.output()
         assert up.terminate(timeout_s=60) == 0
     finally:

@@ -61,3 +61,15 @@ def test_effective_config_round_trips_through_json() -> None:
     """What run.json stores rebuilds the same config (rerun depends on it)."""
     config = build_config(symbols="MES,MGC", timeframe="5min", session="08:30-15:00")
     assert RunConfig.model_validate(config.to_json()) == config
+
+
+@pytest.mark.parametrize("symbol", ["../../etc", "MES/x", ".hidden", "M ES"])
+def test_symbols_that_would_escape_the_run_folder_are_refused(symbol: str) -> None:
+    """A symbol names runs/<run_id>/<symbol>/: a database source's odd symbol must not become a path."""
+    with pytest.raises(ConfigError, match="--symbols"):
+        build_config(symbols=f"MES,{symbol}")
+
+
+def test_ordinary_symbols_are_kept() -> None:
+    """Dots, dashes and underscores are fine: BRK.B, ES_03-24, 6EH4."""
+    assert build_config(symbols="BRK.B,ES_03-24,6EH4").symbols == ("BRK.B", "ES_03-24", "6EH4")

@@ -129,3 +129,14 @@ def test_feature_values_are_finite_and_labels_complete(settings: Settings, two_s
     record = _run(settings)
     frame = _values(settings, record["run_id"], "MGC", "train")
     assert np.isfinite(frame.drop(columns="datetime").to_numpy("float64")).all()
+
+
+def test_a_late_finish_does_not_undo_a_recorded_failure(settings: Settings) -> None:
+    """The waiter marked the splits job failed (gone from Redis); the job then finishes anyway."""
+    from pipeline.stages.execute import _finished, mark_failed
+
+    run_id = create_run(settings, build_config(symbols="MES"), mode="rq")["run_id"]
+    update_run(settings, run_id, lambda r: mark_failed(r, "MES", "splits", "job gone from Redis"))
+    record = update_run(settings, run_id, lambda r: _finished(r, "MES", "splits", {"rows_out": 1}))
+    assert record["symbols"]["MES"]["status"] == "failed"
+    assert record["status"] == "failed" and record["failure"]["stage"] == "splits"
