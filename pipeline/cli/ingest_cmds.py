@@ -30,12 +30,10 @@ from pipeline.ingest.ingestor import DataIngestor
 from pipeline.ingest.options import BarLabel, IngestOptions
 from pipeline.ingest.symbols import normalise_symbol
 from pipeline.ingest.timeparse import zone
+from pipeline.names import candidate_files, check_source_id
 from pipeline.report import FileReport
-from pipeline.sources.names import candidate_files, check_source_id
 
-__all__ = ["SUPPORTED_SUFFIXES", "collect_files", "register"]
-
-SUPPORTED_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".gz", ".zst", ".parquet", ".pq", ".zip", ".dbn"})
+__all__ = ["collect_files", "register"]
 
 
 class BarLabelChoice(StrEnum):
@@ -112,7 +110,7 @@ def collect_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = [p for p in candidate_files(path) if _supported(p)]
+            found = candidate_files(path)
             if not found:
                 raise UsageError(f"no supported bar files in folder {path}")
             files.extend(found)
@@ -121,10 +119,6 @@ def collect_files(paths: list[Path]) -> list[Path]:
         else:
             raise UsageError(f"no such file or folder: {path}")
     return files
-
-
-def _supported(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def _run(paths: list[Path], options: IngestOptions, *, dry_run: bool, as_json: bool) -> None:

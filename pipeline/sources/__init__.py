@@ -7,12 +7,12 @@ research pipeline calls. See docs/sources.md.
 
 from __future__ import annotations
 
+from pipeline.names import candidate_files, is_ignored_name, safe_filename, safe_symbol
 from pipeline.sources.base import DataSource, DataSourceMetadata, InputFile, SymbolInfo
 from pipeline.sources.database_source import DatabaseDataSource
 from pipeline.sources.file_source import DEFAULT_SOURCE_ID, FileDataSource
 from pipeline.sources.loader import PipelineDataLoader
 from pipeline.sources.merge import merge_bars
-from pipeline.sources.names import candidate_files, is_ignored_name, safe_filename, safe_symbol
 from pipeline.sources.repository import DataSourceRepository, RemovedSource
 from pipeline.sources.sessions import SessionManager, new_session_id
 from pipeline.sources.stored import StoredDataSource, SymbolNotFoundError, source_options

@@ -23,10 +23,10 @@ from pipeline.db import connect, transaction
 from pipeline.errors import PipelineError, SourceError, SourceExistsError, SourceNotFoundError, UsageError
 from pipeline.ingest.options import IngestOptions
 from pipeline.ledger import Ledger
+from pipeline.names import check_source_id, is_ignored_name
 from pipeline.settings import Settings
 from pipeline.sources.base import DataSource, DataSourceMetadata
 from pipeline.sources.file_source import DEFAULT_SOURCE_ID, FileDataSource
-from pipeline.sources.names import check_source_id, is_ignored_name
 from pipeline.sources.stored import StoredDataSource
 from pipeline.sources.types import build_source
 from pipeline.sources.upload_source import UploadDataSource

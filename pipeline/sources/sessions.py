@@ -26,8 +26,8 @@ from typing import IO, Any
 
 from pipeline.errors import SourceNotFoundError, UnsafeNameError
 from pipeline.ledger import FINAL_STATUSES, Ledger
+from pipeline.names import SESSION_ID_RE, check_session_id, safe_filename, safe_symbol
 from pipeline.settings import Settings
-from pipeline.sources.names import SESSION_ID_RE, check_session_id, safe_filename, safe_symbol
 from pipeline.sources.repository import DataSourceRepository
 from pipeline.sources.upload_source import (
     SESSION_FILES_DIR,

@@ -22,11 +22,11 @@ import pyarrow.parquet as pq
 from pipeline.errors import SourceError, StoreError, UsageError
 from pipeline.ingest.options import BarLabel, IngestOptions
 from pipeline.ledger import FileRecord, Ledger, OutputRecord
+from pipeline.names import candidate_files, safe_symbol
 from pipeline.schema import BAR_COLUMNS
 from pipeline.settings import Settings
 from pipeline.sources.base import DataSource, DataSourceMetadata, InputFile, SymbolInfo
 from pipeline.sources.merge import merge_bars
-from pipeline.sources.names import candidate_files, safe_symbol
 from pipeline.store import BarStore
 
 __all__ = ["StoredDataSource", "SymbolNotFoundError", "source_options"]

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from pipeline.ingest.options import IngestOptions
+from pipeline.names import check_session_id
 from pipeline.settings import Settings
-from pipeline.sources.names import check_session_id
 from pipeline.sources.stored import StoredDataSource, source_options
 
 __all__ = ["SESSION_FILES_DIR", "SESSION_METADATA", "UploadDataSource", "read_session_metadata"]

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
-from pipeline.sources.names import SYMBOL_RE
+from pipeline.names import SYMBOL_RE
 
 __all__ = ["RunConfig", "build_config", "parse_timeframe"]
 

@@ -31,7 +31,7 @@ __all__ = [
 
 SYMBOL = "symbol"
 SAFE_SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-"""Symbols become folder names in the store (the rule of ``pipeline.sources.names.safe_symbol``)."""
+"""Symbols become folder names in the store (the rule of ``pipeline.names.safe_symbol``)."""
 BAR_LABEL = "bar_label"
 
 

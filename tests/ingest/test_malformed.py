@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from pipeline.cli.ingest_cmds import SUPPORTED_SUFFIXES
 from pipeline.ingest.ingestor import DataIngestor
 from pipeline.ingest.options import IngestOptions
+from pipeline.names import DATA_SUFFIXES
 from pipeline.settings import Settings
 
 HEADER = "datetime,open,high,low,close,volume\n"
@@ -136,6 +136,6 @@ def test_cli_rejects_the_whole_corpus_without_a_traceback(corpus: Path, cli_env:
     assert "Traceback" not in result.stderr
     assert result.returncode == 1
     reports = json.loads(result.stdout)["files"]
-    expected = {n for n in CORPUS if Path(n).suffix in SUPPORTED_SUFFIXES}
+    expected = {n for n in CORPUS if Path(n).suffix in DATA_SUFFIXES}
     assert {Path(r["path"]).name for r in reports} == expected
     assert all(r["status"] == "rejected" and r["errors"][0]["message"] for r in reports)

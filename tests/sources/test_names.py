@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import UnsafeNameError, UsageError
-from pipeline.sources.names import (
+from pipeline.names import (
     candidate_files,
     check_session_id,
     check_source_id,

@@ -1,26 +1,32 @@
-"""Names that become paths or job ids: source ids, session ids, upload file names, symbols.
+"""Names that become paths or job ids, and which files count as bar files.
 
 Everything a person or a browser supplies passes through here before it touches the disk, so a name like
-``../../etc/passwd`` or ``MES\x00.csv`` can never escape a session folder or hide from the watcher.
+``../../etc/passwd`` or ``MES\x00.csv`` can never escape a session folder or hide from the watcher. The
+daemon, ``pipeline ingest DIR`` and the sources all use the same rule for which files are data, so a
+file the CLI ingests is a file the watcher would have ingested. Kept free of heavy imports: every
+process loads it at start-up.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline.errors import UnsafeNameError, UsageError
 
 __all__ = [
+    "DATA_SUFFIXES",
     "SESSION_ID_RE",
     "SOURCE_ID_RE",
     "SYMBOL_RE",
     "candidate_files",
     "check_session_id",
     "check_source_id",
+    "is_candidate_name",
     "is_ignored_name",
+    "iter_candidates",
     "safe_filename",
     "safe_symbol",
 ]
@@ -31,8 +37,11 @@ SESSION_ID_RE = re.compile(r"upload_\d{8}T\d{6}_[0-9a-f]{8,32}")
 SYMBOL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_NAME_BYTES = 255
 _WINDOWS_UNSAFE = set('<>:"|?*\\/')
-IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".swp")
+"""Names writers use before the final rename (browsers, rsync, editors, our own upload)."""
 RESERVED_NAMES = frozenset({"metadata.json"})
+DATA_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".gz", ".zst", ".parquet", ".pq", ".zip", ".dbn"})
+"""Everything DataIngestor reads; ``x.csv.gz`` counts by its last suffix."""
 
 
 def check_source_id(source_id: str) -> str:
@@ -93,12 +102,36 @@ def safe_symbol(symbol: str) -> str:
     return symbol
 
 
-def candidate_files(directory: Path) -> Iterator[Path]:
-    """Every file under ``directory`` that ingest should see, skipping ignored names and hidden folders."""
-    if not directory.is_dir():
-        return
-    for path in sorted(directory.rglob("*")):
-        rel = path.relative_to(directory).parts
-        if any(is_ignored_name(part) for part in rel) or not path.is_file():
+def is_candidate_name(name: str) -> bool:
+    """True when a file with this name is a data file (once its writer is done with it)."""
+    if is_ignored_name(name):
+        return False
+    lower = name.lower()
+    dot = lower.rfind(".")
+    return dot > 0 and lower[dot:] in DATA_SUFFIXES
+
+
+def iter_candidates(root: Path, excluded: Iterable[Path] = ()) -> Iterator[Path]:
+    """Every data file under ``root`` (recursive; hidden folders and ``excluded`` trees skipped).
+
+    ``Path.iterdir`` uses one ``getdents`` per folder; the caller stats what it needs.
+    """
+    skip = set(excluded)
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(folder.iterdir())
+        except OSError:  # vanished or unreadable folder: the next scan tries again
             continue
-        yield path
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                if not entry.name.startswith((".", "~")) and entry not in skip:
+                    stack.append(entry)
+            elif is_candidate_name(entry.name):
+                yield entry
+
+
+def candidate_files(directory: Path) -> list[Path]:
+    """The data files under ``directory`` in a stable order (empty when it is not a folder)."""
+    return sorted(iter_candidates(directory)) if directory.is_dir() else []
