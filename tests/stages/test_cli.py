@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli import build_app
 from pipeline.settings import Settings
 from pipeline.testing import make_bars
 
@@ -26,7 +26,7 @@ def cli(settings: Settings, ingest: Ingest) -> Callable[..., Any]:
     env = {"PIPELINE_DATA_DIR": str(settings.data_dir), "PIPELINE_REDIS_URL": "", "REDIS_URL": ""}
 
     def invoke(*args: str, **extra_env: str) -> Any:
-        return runner.invoke(app, list(args), env={**env, **extra_env})
+        return runner.invoke(build_app(), list(args), env={**env, **extra_env})
 
     return invoke
 
