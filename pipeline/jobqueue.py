@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "ingest_job_id",
     "ingest_queue",
     "recover_abandoned_jobs",
+    "requeue_lost_jobs",
     "worker_is_dead",
 ]
 
@@ -318,3 +320,51 @@ def _delete_stale(connection: redis.Redis, job_id: str) -> None:
         pass
     except Exception:  # an unreadable hash: enqueue overwrites it anyway
         connection.delete(Job.key_for(job_id))
+
+
+def requeue_lost_jobs(
+    connection: redis.Redis, queue_names: Iterable[str] | None = None, *, settle_s: float = 1.0
+) -> list[str]:
+    """Requeue jobs whose status is ``queued`` but that sit in no queue and in no started registry.
+
+    A worker listening on several queues takes a job with BLPOP; killed before it registers the job as
+    started (a window of milliseconds), the job is in neither place and nothing would ever run it.
+    This scans every job key (SCAN, cheap but not free), so it runs when a worker is known to have died
+    or started, not periodically; ``settle_s`` lets live workers finish registering jobs they just took.
+    """
+    names = list(queue_names) if queue_names is not None else [INGEST_QUEUE, PIPELINE_QUEUE]
+    lost = _lost_jobs(connection, names)
+    if lost and settle_s > 0:
+        time.sleep(settle_s)
+        lost = {job_id: queue for job_id, queue in _lost_jobs(connection, names).items() if job_id in lost}
+    recovered = []
+    for job_id, queue_name in lost.items():
+        if not connection.set(f"pipeline:recover-lock:{job_id}:lost", b"1", nx=True, ex=60):
+            continue
+        try:
+            job = Job.fetch(job_id, connection=connection, serializer=SERIALIZER)
+        except NoSuchJobError:  # expired meanwhile
+            continue
+        Queue(queue_name, connection=connection, serializer=SERIALIZER).enqueue_job(job, at_front=True)
+        recovered.append(job_id)
+    return recovered
+
+
+def _lost_jobs(connection: redis.Redis, names: list[str]) -> dict[str, str]:
+    present: set[str] = set()
+    for name in names:
+        queue = Queue(name, connection=connection, serializer=SERIALIZER)
+        present.update(queue.get_job_ids())
+        present.update(StartedJobRegistry(queue=queue).get_job_ids(cleanup=False))
+    keys = [_text(k) for k in connection.scan_iter(match="rq:job:*", count=1000)]
+    keys = [k for k in keys if k.count(":") == 2]  # not rq:job:<id>:dependents and friends
+    with connection.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hmget(key, "status", "origin")
+        rows = pipe.execute()
+    lost = {}
+    for key, (status, origin) in zip(keys, rows, strict=True):
+        job_id, queue_name = key.removeprefix("rq:job:"), _text(origin)
+        if _text(status) == JobStatus.QUEUED.value and queue_name in names and job_id not in present:
+            lost[job_id] = queue_name
+    return lost

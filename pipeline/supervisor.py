@@ -25,11 +25,17 @@ from pathlib import Path
 from types import FrameType
 
 from pipeline.embedded_redis import EmbeddedRedis
-from pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, connect_redis, recover_abandoned_jobs
+from pipeline.jobqueue import (
+    INGEST_QUEUE,
+    PIPELINE_QUEUE,
+    connect_redis,
+    recover_abandoned_jobs,
+    requeue_lost_jobs,
+)
 from pipeline.logs import get_logger
 from pipeline.settings import Settings
 
-__all__ = ["DEFAULT_QUEUES", "Service", "Supervisor", "pipeline_argv", "stack_services"]
+__all__ = ["DEFAULT_QUEUES", "Service", "Supervisor", "die_with_parent", "pipeline_argv", "stack_services"]
 
 log = get_logger(__name__)
 
@@ -71,10 +77,14 @@ class _Child:
     history: list[int] = field(default_factory=list)
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the supervisor dies, even by SIGKILL (Linux)."""
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """In a child process: get ``sig`` when the parent dies, even by SIGKILL (Linux; a no-op elsewhere)."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+
+
+def _die_with_parent() -> None:
+    die_with_parent(signal.SIGTERM)
 
 
 class Supervisor:
@@ -242,7 +252,8 @@ def stack_services(
     env = child_env(settings, redis_url)
 
     def recover() -> None:
-        recovered = recover_abandoned_jobs(connect_redis(redis_url))
+        connection = connect_redis(redis_url)
+        recovered = recover_abandoned_jobs(connection) + requeue_lost_jobs(connection)
         if recovered:
             log.warning("requeued jobs of a dead worker", jobs=recovered)
 

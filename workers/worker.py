@@ -17,6 +17,7 @@ import gc
 import importlib
 import os
 import pkgutil
+import signal
 import socket
 import tempfile
 import time
@@ -27,11 +28,20 @@ from typing import Any
 
 import redis
 from rq import Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
+from rq.scheduler import RQScheduler
 
-from pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, SERIALIZER, recover_abandoned_jobs
+from pipeline.jobqueue import (
+    INGEST_QUEUE,
+    PIPELINE_QUEUE,
+    SERIALIZER,
+    recover_abandoned_jobs,
+    requeue_lost_jobs,
+)
 from pipeline.logs import get_logger
 from pipeline.settings import Settings
+from pipeline.supervisor import die_with_parent
 
 __all__ = ["DEFAULT_QUEUES", "PipelineWorker", "preload", "run_worker"]
 
@@ -111,10 +121,61 @@ def worker_name() -> str:
     return f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:4]}"
 
 
+class PipelineScheduler(RQScheduler):
+    """RQ's scheduler process, which dies with the worker that forked it.
+
+    It inherits the worker's Redis sockets. Left running after its worker is SIGKILLed, it keeps the
+    dead worker's blocking BLPOP connection open, so Redis hands the next queued job id to a client
+    nobody reads and the job is silently lost (seen in tests/e2e/test_up.py before this fix).
+    """
+
+    _parent_pid = 0
+
+    def start(self) -> Any:
+        self._parent_pid = os.getpid()
+        return super().start()  # type: ignore[no-untyped-call]
+
+    def work(self) -> None:
+        die_with_parent(signal.SIGTERM)  # its SIGTERM handler releases the scheduler locks
+        if os.getppid() != self._parent_pid:
+            return  # the worker died before the line above took effect
+        super().work()  # type: ignore[no-untyped-call]
+
+
 class PipelineWorker(Worker):
     """A forking RQ worker that also recovers jobs abandoned by dead workers, every few seconds."""
 
     _last_recovery = 0.0
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """RQ's own start-up, with ``PipelineScheduler`` instead of ``RQScheduler``."""
+        scheduler = PipelineScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
+        self.scheduler = scheduler
+        scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        if not scheduler.acquired_locks:
+            return
+        if not burst:
+            scheduler.start()
+            return
+        try:
+            scheduler.register_birth()
+            scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+        finally:
+            scheduler.release_locks()  # type: ignore[no-untyped-call]
+            scheduler.register_death()
 
     @property
     def should_run_maintenance_tasks(self) -> bool:
@@ -124,9 +185,12 @@ class PipelineWorker(Worker):
     def run_maintenance_tasks(self) -> None:
         if super().should_run_maintenance_tasks:
             super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        first = self._last_recovery == 0.0
         self._last_recovery = time.monotonic()
         try:
             recovered = recover_abandoned_jobs(self.connection, self.queue_names())
+            if first:  # a worker starting may be the replacement of one killed mid-dequeue
+                recovered += requeue_lost_jobs(self.connection, self.queue_names())
         except redis.RedisError as exc:
             log.warning("abandoned-job recovery failed", error=str(exc))
             return

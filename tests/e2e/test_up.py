@@ -68,7 +68,10 @@ def test_up_ingests_a_dropped_file_restarts_a_killed_worker_and_stops_everything
         write_bars_csv(tmp_path / "MGC_1m.csv", make_bars(500, seed=1, tz=None)).rename(
             data_dir / "raw" / "MGC_1m.csv"
         )
-        wait_for(lambda: _ingested(env, "MGC_1m.csv"), timeout_s=90, interval_s=0.3, what="MGC ingested")
+        try:
+            wait_for(lambda: _ingested(env, "MGC_1m.csv"), timeout_s=90, interval_s=0.3, what="MGC ingested")
+        except TimeoutError:
+            raise AssertionError(f"{_files(env)}\n{up.output()[-6000:]}") from None
 
         children = up.descendants()
         assert any("redis-server" in _cmd(c) for c in children)

@@ -73,3 +73,15 @@ def test_a_worker_killed_mid_job_is_recovered_with_exactly_one_copy(
     assert parquet_rows(queue_settings) == {f"default/MES/{sha[:20]}.parquet": len(bars)}
     assert not list(queue_settings.processed_dir.rglob("*.tmp"))
     assert [r.status for r in ledger.files()] == ["ingested"]
+
+
+def test_a_job_taken_by_a_worker_killed_before_it_started_is_requeued(
+    queue_settings: Settings, conn: redis.Redis, spawn
+) -> None:
+    """BLPOP took the id, then kill -9 before the job was registered: a starting worker puts it back."""
+    path, sha, bars = drop_csv(queue_settings.raw_dir, "MES_1m.csv")
+    job_id = enqueue(conn, queue_settings, path, sha)
+    assert conn.lpop("rq:queue:ingest") == job_id.encode()  # what the dead worker's BLPOP did
+    spawn("worker", "ingest")
+    wait_for(lambda: _status(conn, job_id) == JobStatus.FINISHED, timeout_s=60, what="the lost job to run")
+    assert list(parquet_rows(queue_settings).values()) == [len(bars)]
