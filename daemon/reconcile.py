@@ -22,9 +22,10 @@ from daemon.hashing import FileVersion, HashCache
 from daemon.ledgerio import LedgerRow, load_rows
 from daemon.sources import SourceMap
 from daemon.submit import Candidate, Submitter, Tally
-from pipeline.jobqueue import INGEST_QUEUE, ingest_job_id, recover_abandoned_jobs
+from pipeline.jobqueue import INGEST_QUEUE, ingest_job_id
 from pipeline.ledger import FINAL_STATUSES
 from pipeline.logs import get_logger
+from pipeline.recovery import recover_abandoned_jobs
 from pipeline.settings import Settings
 
 __all__ = ["Reconciler", "ScanResult"]

@@ -25,14 +25,9 @@ from pathlib import Path
 from types import FrameType
 
 from pipeline.embedded_redis import EmbeddedRedis
-from pipeline.jobqueue import (
-    INGEST_QUEUE,
-    PIPELINE_QUEUE,
-    connect_redis,
-    recover_abandoned_jobs,
-    requeue_lost_jobs,
-)
+from pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, connect_redis
 from pipeline.logs import get_logger
+from pipeline.recovery import recover_abandoned_jobs, requeue_lost_jobs
 from pipeline.settings import Settings
 
 __all__ = ["DEFAULT_QUEUES", "Service", "Supervisor", "die_with_parent", "pipeline_argv", "stack_services"]

@@ -9,7 +9,7 @@ Failure policy of ``ingest_job``:
   reason) and the job finishes: the daemon enqueues the new content under its own job id.
 * anything else (OSError, Redis blips, a full disk) raises, so RQ's Retry re-runs it with backoff; the
   ledger row says ``queued`` with the error while a retry is coming and ``pending`` after the last one.
-* a worker killed mid-job is recovered by ``pipeline.jobqueue.recover_abandoned_jobs``; re-running is
+* a worker killed mid-job is recovered by ``pipeline.recovery.recover_abandoned_jobs``; re-running is
   safe because output paths are a function of the content and a finished ledger row makes it a no-op.
 """
 

@@ -32,14 +32,9 @@ from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
 from rq.scheduler import RQScheduler
 
-from pipeline.jobqueue import (
-    INGEST_QUEUE,
-    PIPELINE_QUEUE,
-    SERIALIZER,
-    recover_abandoned_jobs,
-    requeue_lost_jobs,
-)
+from pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, SERIALIZER
 from pipeline.logs import get_logger
+from pipeline.recovery import recover_abandoned_jobs, requeue_lost_jobs
 from pipeline.settings import Settings
 from pipeline.supervisor import die_with_parent
 

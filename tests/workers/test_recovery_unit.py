@@ -10,7 +10,7 @@ import sys
 import fakeredis
 import pytest
 
-from pipeline.jobqueue import worker_is_dead
+from pipeline.recovery import worker_is_dead
 
 
 @pytest.fixture
