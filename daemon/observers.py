@@ -8,6 +8,7 @@ deleted source folder) is logged and retried on the next refresh; the reconcile 
 from __future__ import annotations
 
 import errno
+import warnings
 from pathlib import Path
 
 from watchdog.observers import Observer
@@ -22,6 +23,12 @@ from pipeline.settings import Settings
 __all__ = ["ObserverSet"]
 
 log = get_logger("daemon.observers")
+
+WATCHDOG_RACE_WARNING = r"Callback with id .* already exists for watch"
+"""watchdog 7 warns when a new subfolder is registered twice (by its create event and by the recursive
+re-scan that follows); the second registration is identical, so the warning says nothing we can act on.
+Left alone, a ``-W error`` run turns it into an exception that kills the inotify thread."""
+warnings.filterwarnings("ignore", message=WATCHDOG_RACE_WARNING, category=RuntimeWarning)
 
 
 class ObserverSet:
