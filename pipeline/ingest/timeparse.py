@@ -213,11 +213,15 @@ def _place(local: np.ndarray, bounds: np.ndarray, offsets: np.ndarray) -> tuple[
 
 
 def _descending_near(local: np.ndarray, valid: np.ndarray, rows: np.ndarray) -> bool:
-    """Whether the file runs newest-first around these rows (Barchart-style), by the local majority."""
+    """Whether the file runs newest-first around these rows (Barchart-style), by the local majority.
+
+    An ascending file steps back exactly once at a fall-back change, so one backward step is no
+    evidence of a newest-first file: it takes at least two more backward steps than forward ones.
+    """
     lo, hi = max(int(rows[0]) - 60, 0), min(int(rows[-1]) + 60, local.size)
     near = local[lo:hi][valid[lo:hi]]
     steps = np.diff(near)
-    return bool((steps < 0).sum() > (steps > 0).sum())
+    return bool((steps < 0).sum() - (steps > 0).sum() >= 2)
 
 
 def _second_pass(times: np.ndarray, descending: bool) -> np.ndarray:
