@@ -89,6 +89,14 @@ def redis_url(redis_server: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def conn(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of the flushed test Redis (bytes responses, as RQ needs)."""
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()

@@ -15,13 +15,6 @@ from pipeline.settings import Settings
 
 
 @pytest.fixture
-def conn(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def wsettings(data_dir: Path, redis_url: str) -> Settings:
     """Watcher settings: short quiet period, no periodic reconcile unless a test asks for one."""
     return make_settings(data_dir, redis_url)

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from pipeline.settings import Settings
 from workers.testing import PipelineProcess
@@ -18,13 +17,6 @@ Spawn = Callable[..., PipelineProcess]
 def worker_env(cli_env: dict[str, str], redis_url: str) -> dict[str, str]:
     """The environment of a worker (or any `pipeline` command) using the test Redis, JSON logs."""
     return {**cli_env, "PIPELINE_REDIS_URL": redis_url, "PIPELINE_LOG_FORMAT": "json"}
-
-
-@pytest.fixture
-def conn(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture
