@@ -7,12 +7,13 @@ periodic reconcile would re-read every file every 30 s without a cache. A versio
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipeline.store import file_sha256
 
 __all__ = ["FileVersion", "HashCache", "file_sha256"]
 
@@ -36,11 +37,6 @@ class FileVersion:
     def mtime(self) -> float:
         """The ledger's ``mtime`` column (seconds, float)."""
         return self.mtime_ns / 1e9
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 class HashCache:

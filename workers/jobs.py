@@ -16,7 +16,6 @@ Failure policy of ``ingest_job``:
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import socket
 import time
@@ -33,6 +32,7 @@ from pipeline.ledger import FINAL_STATUSES, Ledger
 from pipeline.logs import get_logger
 from pipeline.report import FileReport, Finding
 from pipeline.settings import Settings
+from pipeline.store import file_sha256
 
 __all__ = ["ingest_job"]
 
@@ -42,7 +42,6 @@ TEST_PAUSE_ENV = "PIPELINE_TEST_JOB_PAUSE"
 """Tests only: ``STAGE:SECONDS`` makes a job's first run sleep when it reaches STAGE (a DataIngestor
 progress stage: hashing, reading, validating, writing, recording), so a test can kill -9 its worker
 mid-job deterministically; the re-run after recovery does not pause. Never set in production."""
-HASH_CHUNK = 1 << 20
 
 
 META_INTERVAL_S = 0.25
@@ -110,14 +109,11 @@ def ingest_job(path: str, sha256: str, options: dict[str, Any]) -> dict[str, Any
 
 def _content_problem(path: Path, sha256: str) -> str | None:
     """Why the file at ``path`` no longer holds the bytes this job was queued for, if it does not."""
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(HASH_CHUNK):
-                digest.update(chunk)
+        digest = file_sha256(path)
     except FileNotFoundError:
         return "file vanished before it was ingested (deleted or moved); drop it again to ingest it"
-    if digest.hexdigest() != sha256:
+    if digest != sha256:
         return "file changed after it was queued; its new content is queued as a new version"
     return None
 

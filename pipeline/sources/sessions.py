@@ -35,7 +35,7 @@ from pipeline.sources.upload_source import (
     UploadDataSource,
     read_session_metadata,
 )
-from pipeline.store import atomic_write_bytes, exclusive_lock, fsync_dir
+from pipeline.store import atomic_write_bytes, exclusive_lock, file_sha256, fsync_dir
 
 __all__ = ["SessionManager", "new_session_id"]
 
@@ -194,7 +194,7 @@ class SessionManager:
         for path in source.files_on_disk():
             entry = known.get(path.name, {})
             digest = entry.get("sha256") if entry.get("size") == path.stat().st_size else None
-            if (digest or _sha256(path)) not in done:
+            if (digest or file_sha256(path)) not in done:
                 return False
         return True
 
@@ -223,11 +223,3 @@ def _write_synced(tmp: Path, data: bytes | IO[bytes]) -> tuple[int, str]:
         out.flush()
         os.fsync(out.fileno())
     return size, digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as src:
-        for chunk in iter(lambda: src.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
