@@ -95,7 +95,7 @@ def ingest_job(path: str, sha256: str, options: dict[str, Any]) -> dict[str, Any
     )
     progress("ingesting", 0.0)
     try:
-        report = DataIngestor(settings, ledger=ledger).ingest(path, opts, progress=progress)
+        report = DataIngestor(settings, ledger=ledger).ingest(path, opts, progress=progress, sha256=sha256)
     except PipelineError as exc:
         report = _handle_pipeline_error(ledger, exc, path, sha256, source, job)
     except Exception as exc:

@@ -132,6 +132,20 @@ class TestDuplicatesAndVersions:
         statuses = {r.path: r.status for r in Ledger(settings.ledger_path).files()}
         assert statuses == {str(first): "ingested", str(copy): "duplicate"}
 
+    def test_big_files_hashed_beside_the_read_are_still_recognised_as_duplicates(
+        self, ingestor: DataIngestor, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Above the overlap size the hash runs while reading; the second copy is still a duplicate."""
+        monkeypatch.setattr("pipeline.ingest.ingestor.OVERLAPPED_HASH_BYTES", 0)
+        first = bars_csv(tmp_path / "MES_1m.csv")
+        copy = tmp_path / "again" / "MES_1m.csv"
+        copy.parent.mkdir()
+        copy.write_bytes(first.read_bytes())
+        stored = ingestor.ingest(first, CHICAGO)
+        assert stored.status == "ingested" and stored.sha256 == file_sha256(first)
+        assert ingestor.ingest(copy, CHICAGO).status == "duplicate"
+        assert len(parquet_files(settings)) == 1
+
     def test_ingesting_the_same_file_twice_keeps_its_ingested_record(
         self, ingestor: DataIngestor, settings: Settings, tmp_path: Path
     ) -> None:
