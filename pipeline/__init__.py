@@ -1,6 +1,8 @@
 """trading-pipeline core: settings, bar schema, ingest, validation, store and ledger, sources, stages.
 
-The process packages (``daemon``, ``workers``, ``ui``) import from here, not from deep modules.
+The process packages (``daemon``, ``workers``, ``ui``) import from here, not from deep modules. Data
+sources (``pipeline.sources``) and the research stages (``pipeline.stages``) are subpackages with their
+own public API; they are not re-exported here because they load pandas, which ingest never needs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pipeline.errors import (
     UnsafeNameError,
     UsageError,
 )
+from pipeline.ingest import ParsedFile, read_file
+from pipeline.ingest.ingestor import DataIngestor
 from pipeline.ingest.options import IngestOptions
 from pipeline.ledger import FileRecord, Ledger
 from pipeline.report import FileReport, Finding, SymbolResult
@@ -30,12 +34,14 @@ __all__ = [
     "BarStore",
     "ConfigError",
     "ConflictingBarsError",
+    "DataIngestor",
     "FileRecord",
     "FileReport",
     "Finding",
     "IngestError",
     "IngestOptions",
     "Ledger",
+    "ParsedFile",
     "PipelineError",
     "QueueUnavailableError",
     "RunError",
@@ -49,4 +55,5 @@ __all__ = [
     "UnsafeNameError",
     "UsageError",
     "get_settings",
+    "read_file",
 ]
