@@ -23,7 +23,7 @@ from daemon.ledgerio import LedgerRow, load_rows
 from daemon.sources import SourceMap
 from daemon.submit import Candidate, Submitter, Tally
 from pipeline.jobqueue import INGEST_QUEUE, ingest_job_id
-from pipeline.ledger import FINAL_STATUSES
+from pipeline.ledger import FINAL_STATUSES, Ledger
 from pipeline.logs import get_logger
 from pipeline.recovery import recover_abandoned_jobs
 from pipeline.settings import Settings
@@ -34,6 +34,9 @@ log = get_logger("daemon.reconcile")
 BATCH = 500
 """Files per ledger transaction and enqueue pipeline; also bounds how long events wait for the lock."""
 ACTIVE = frozenset({"queued", "started", "deferred", "scheduled"})
+ENDED_BADLY = frozenset({"failed", "stopped", "canceled"})
+WORKING = frozenset({"queued", "ingesting"})
+"""Ledger statuses that promise a worker is on it."""
 
 
 @dataclass
@@ -74,7 +77,7 @@ class Reconciler:
             by_path[row.path].append(row)
         tally, young = Tally(), []
         todo: list[Candidate] = []
-        open_rows: list[Candidate] = []
+        open_rows: list[tuple[Candidate, str]] = []
         scanned = 0
         for path, version in self._scan():
             scanned += 1
@@ -84,7 +87,10 @@ class Reconciler:
             candidate, status = self._classify(path, version, by_path.get(str(path), []))
             if candidate is None:
                 continue
-            (todo if status is None else open_rows).append(candidate)
+            if status is None:
+                todo.append(candidate)
+            else:
+                open_rows.append((candidate, status))
             if len(todo) >= BATCH:
                 tally.add(self.submitter.submit(todo))
                 todo = []
@@ -128,29 +134,43 @@ class Reconciler:
             return None, status
         return candidate, status
 
-    def _lost_jobs(self, open_rows: list[Candidate]) -> list[Candidate]:
+    def _lost_jobs(self, open_rows: list[tuple[Candidate, str]]) -> list[Candidate]:
         """Non-final rows whose job is gone (Redis flushed, crash before the enqueue) get a new one.
 
-        A row whose job *ended* stays as it is: the worker left it pending on purpose (a config error,
+        A row whose job *ended* is not re-run: the worker left it pending on purpose (a config error,
         retries used up) and re-running it every reconcile would loop. A new drop of the file, or a
         Redis flush, re-queues it. Exception: the job that ended was for the same bytes at another path.
+        A row still ``queued``/``ingesting`` under a job that failed outside the job function (work
+        horse killed with no retries left, abandoned too often) is moved to ``pending`` with the reason.
         """
         if not open_rows:
             return []
-        ids = [ingest_job_id(c.source_id, c.sha256) for c in open_rows]
+        ids = [ingest_job_id(c.source_id, c.sha256) for c, _ in open_rows]
         with self.connection.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hmget(f"rq:job:{job_id}", "status", "description")
             found = pipe.execute()
         lost: list[Candidate] = []
-        for c, job_id, (raw_status, raw_desc) in zip(open_rows, ids, found, strict=True):
+        for (c, row_status), job_id, (raw_status, raw_desc) in zip(open_rows, ids, found, strict=True):
             status = raw_status.decode() if raw_status else None
             if status is None or (status not in ACTIVE and (raw_desc or b"").decode() != f"ingest {c.path}"):
                 lost.append(c)
+            elif status in ENDED_BADLY and row_status in WORKING:
+                self._release(c, job_id, status)
             elif status not in ACTIVE and job_id not in self._warned:
                 self._warned.add(job_id)
                 log.warning("reconcile.left_open", path=str(c.path), job=job_id, job_status=status)
         return lost
+
+    def _release(self, c: Candidate, job_id: str, job_status: str) -> None:
+        reason = (
+            f"ingest job {job_id} {job_status} without recording a result (worker killed or job abandoned;"
+            " see `pipeline jobs`); drop the file again to retry"
+        )
+        log.warning("reconcile.job_failed", path=str(c.path), job=job_id, job_status=job_status)
+        Ledger(self.settings.ledger_path).set_status(
+            c.source_id, str(c.path), c.sha256, "pending", reason=reason
+        )
 
     def _recover_dead_jobs(self) -> None:
         try:

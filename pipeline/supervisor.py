@@ -1,7 +1,7 @@
 """`pipeline up`: run Redis, the daemon and the workers as supervised child processes.
 
 A child that dies is logged and restarted with exponential backoff (reset once it has run for a while).
-The first SIGINT/SIGTERM stops everything gracefully, tier by tier: the highest tier first (UI, then
+The first SIGINT/SIGTERM/SIGHUP stops everything gracefully, tier by tier: the highest tier first (UI, then
 daemon and workers, which finish their current job), Redis last so nobody loses its queue mid-stop.
 A second signal makes the stop immediate (RQ's cold shutdown, then SIGKILL).
 
@@ -95,6 +95,9 @@ class Supervisor:
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
+        # A closed terminal (or ssh session) HUPs `pipeline up`: stop in order rather than die at once
+        # and leave every child to PDEATHSIG's simultaneous SIGTERM (Redis gone before the workers).
+        signal.signal(signal.SIGHUP, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if self._stop.is_set():

@@ -28,13 +28,14 @@ from rq.job import Job
 from pipeline.errors import IngestError, PipelineError, StoreError
 from pipeline.ingest.ingestor import DataIngestor
 from pipeline.ingest.options import IngestOptions
+from pipeline.jobqueue import INGEST_JOB
 from pipeline.ledger import FINAL_STATUSES, Ledger
 from pipeline.logs import get_logger
 from pipeline.report import FileReport, Finding
 from pipeline.settings import Settings
 from pipeline.store import file_sha256
 
-__all__ = ["ingest_job"]
+__all__ = ["ingest_job", "record_horse_death"]
 
 log = get_logger(__name__)
 
@@ -148,13 +149,32 @@ def _mark_retry(
     ledger: Ledger, source: str, path: str, sha256: str, job: Job | None, exc: BaseException
 ) -> None:
     """Say on the ledger row what went wrong and whether RQ will try again."""
-    retrying = bool(job and job.retries_left)
-    text = f"{type(exc).__name__}: {exc}"
+    _record_failure(
+        ledger, source, path, sha256, bool(job and job.retries_left), f"{type(exc).__name__}: {exc}"
+    )
+
+
+def _record_failure(ledger: Ledger, source: str, path: str, sha256: str, retrying: bool, text: str) -> None:
     reason = f"ingest failed, retrying: {text}" if retrying else f"ingest failed: {text}"
     try:
         ledger.set_status(source, path, sha256, "queued" if retrying else "pending", reason=reason[:500])
     except Exception:  # the ledger itself may be what failed; RQ still records the exception
         log.exception("could not record the failure in the ledger", path=path)
+
+
+def record_horse_death(job: Job, text: str) -> None:
+    """Called by the worker parent when the work horse died mid-job (OOM killer, hard timeout): the
+    job function never got to say so, and without this the row would say ``ingesting`` forever once
+    RQ runs out of retries. Must run before RQ's failure handling, which spends a retry."""
+    kwargs = job.kwargs
+    if job.func_name != INGEST_JOB or not isinstance(kwargs.get("options"), dict):
+        return
+    path, sha256 = os.path.abspath(str(kwargs["path"])), str(kwargs["sha256"])  # noqa: PTH100
+    source = IngestOptions.from_json(kwargs["options"]).source_id
+    ledger = _ledger(_settings().ledger_path)
+    row = ledger.get(source, path, sha256)
+    if row is not None and row.status not in FINAL_STATUSES:  # a death after the result was recorded
+        _record_failure(ledger, source, path, sha256, bool(job.retries_left), text)
 
 
 def _where(job: Job | None) -> str:

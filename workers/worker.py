@@ -194,8 +194,15 @@ class PipelineWorker(Worker):
 
 
 def _horse_killed(job: Job, retpid: int, ret_val: int, _rusage: Any) -> None:
-    """The horse died under a live parent (OOM killer, a stray SIGTERM): RQ's Retry handles the job."""
+    """The horse died under a live parent (OOM killer, a stray SIGTERM): RQ's Retry handles the job;
+    the ledger row says so (``queued`` while a retry is coming, ``pending`` after the last)."""
     log.error("work horse died", job=job.id, pid=retpid, status=ret_val, path=job.meta.get("path"))
+    from workers.jobs import record_horse_death
+
+    try:
+        record_horse_death(job, f"work horse died (wait status {ret_val})")
+    except Exception:  # RQ's own failure handling must still run
+        log.exception("could not record the work horse's death", job=job.id)
 
 
 def build_worker(

@@ -178,3 +178,26 @@ def test_folder_source_added_while_running_is_watched_with_its_options(
     options = {job.kwargs["path"]: job.kwargs["options"] for job in queued_jobs(conn)}
     assert {o["source_id"] for o in options.values()} == {"vendor_x"}
     assert {o["tz"] for o in options.values()} == {"America/Chicago"}
+
+
+def test_row_left_working_by_a_failed_job_becomes_pending(wsettings, conn):
+    """A job that failed outside the job function (horse OOM-killed with no retries left, abandoned
+    more than MAX_ABANDONS times) leaves its row ``ingesting``; reconcile must not leave it so forever."""
+    from rq.job import Job, JobStatus
+
+    from pipeline.jobqueue import SERIALIZER
+
+    path = wsettings.raw_dir / "KILLER.csv"
+    path.write_bytes(csv_bytes())
+    time.sleep(wsettings.quiet_period_s)
+    (job_id,) = run_once(wsettings, conn).enqueued
+    (row,) = ledger_rows(wsettings)
+    Ledger(wsettings.ledger_path).set_status("default", row.path, row.sha256, "ingesting")
+    job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
+    job.set_status(JobStatus.FAILED)
+    conn.lrem("rq:queue:ingest", 0, job_id)
+    assert run_once(wsettings, conn).enqueued == []  # not re-run in a loop
+    (row,) = ledger_rows(wsettings)
+    assert row.status == "pending"
+    record = Ledger(wsettings.ledger_path).get("default", row.path, row.sha256)
+    assert record is not None and "failed" in record.reason

@@ -6,11 +6,22 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import fakeredis
 import pytest
+from rq.job import Job
 
+from pipeline.ingest.options import IngestOptions
+from pipeline.jobqueue import INGEST_JOB, SERIALIZER
+from pipeline.ledger import Ledger
 from pipeline.recovery import worker_is_dead
+from pipeline.settings import Settings
+from workers import jobs
+from workers.worker import _horse_killed
+
+SHA = "ab" * 32
 
 
 @pytest.fixture
@@ -60,3 +71,43 @@ def test_a_worker_on_another_host_is_left_to_rq_heartbeats(fake: fakeredis.FakeR
 
 def test_an_unknown_worker_name_is_never_declared_dead(fake: fakeredis.FakeRedis) -> None:
     assert not worker_is_dead(fake, "")
+
+
+@pytest.fixture
+def job_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
+    """The ledger ``workers.jobs`` writes to, in a fresh data folder."""
+    settings = Settings.from_env({}, data_dir=tmp_path)
+    monkeypatch.setattr(jobs, "_settings", lambda: settings)
+    jobs._ledger.cache_clear()
+    yield jobs._ledger(settings.ledger_path)
+    jobs._ledger.cache_clear()
+
+
+def _ingest_job(fake: fakeredis.FakeRedis, ledger: Ledger, status: str, retries_left: int | None) -> Job:
+    path = str(ledger.path.parent / "A.csv")
+    ledger.record_seen("default", path, SHA, 1, 1.0)
+    ledger.set_status("default", path, SHA, status)  # type: ignore[arg-type]
+    kwargs = {"path": path, "sha256": SHA, "options": IngestOptions().to_json()}
+    job = Job.create(INGEST_JOB, kwargs=kwargs, connection=fake, serializer=SERIALIZER)
+    job.retries_left = retries_left
+    return job
+
+
+@pytest.mark.parametrize(("retries_left", "expected"), [(1, "queued"), (0, "pending"), (None, "pending")])
+def test_a_dead_work_horse_is_recorded_on_the_ledger_row(
+    fake: fakeredis.FakeRedis, job_ledger: Ledger, retries_left: int | None, expected: str
+) -> None:
+    """Before: the row said ``ingesting`` forever once RQ gave up on a job whose horse kept dying."""
+    job = _ingest_job(fake, job_ledger, "ingesting", retries_left)
+    _horse_killed(job, 123, 9, None)
+    row = job_ledger.get("default", job.kwargs["path"], SHA)
+    assert row is not None and row.status == expected and "work horse died" in row.reason
+
+
+def test_a_dead_work_horse_never_reopens_a_finished_row(
+    fake: fakeredis.FakeRedis, job_ledger: Ledger
+) -> None:
+    job = _ingest_job(fake, job_ledger, "ingested", 0)
+    _horse_killed(job, 123, 9, None)
+    row = job_ledger.get("default", job.kwargs["path"], SHA)
+    assert row is not None and row.status == "ingested"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -93,3 +95,16 @@ def test_a_child_that_ignores_sigterm_is_killed_after_its_timeout() -> None:
 
 def _started(sup: Supervisor, name: str) -> bool:
     return name in sup.pids()
+
+
+def test_sighup_stops_gracefully_like_sigterm() -> None:
+    """A closed terminal HUPs `pipeline up`; before, it died at once without stopping its children."""
+    supervisor = Supervisor([])
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        supervisor.install_signal_handlers()
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert supervisor.run() == 0  # returns at once: the stop was requested
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
