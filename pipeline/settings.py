@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,18 @@ class Settings(BaseSettings):
     session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
     # UI
     ui_port: int = 8501
+
+    @field_validator("default_tz")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(
+                    f"unknown time zone {value!r}: use an IANA name such as America/Chicago"
+                ) from exc
+        return value or None
 
     @field_validator("data_dir")
     @classmethod

@@ -103,6 +103,13 @@ class DataIngestor:
                 self._ledger = Ledger(self.settings.ledger_path)
         return self._ledger
 
+    def _with_defaults(self, options: IngestOptions | None) -> IngestOptions:
+        """Options with the settings' fallback zone filled in (explicit options and vendor rules win)."""
+        options = options or IngestOptions()
+        if options.fallback_tz is None and self.settings.default_tz:
+            options = replace(options, fallback_tz=self.settings.default_tz)
+        return options
+
     @property
     def store(self) -> BarStore:
         if self._store is None:
@@ -115,7 +122,7 @@ class DataIngestor:
         """Dry run: the report ``ingest`` would give (``validated`` or ``rejected``), writing nothing."""
         progress = progress or _noop
         target = _absolute(path)
-        options = options or IngestOptions()
+        options = self._with_defaults(options)
         progress("hashing", 0)
         checked = self._check(target, file_sha256(target), options, progress)
         if not checked.report.rejected:
@@ -138,7 +145,7 @@ class DataIngestor:
         """
         progress = progress or _noop
         target = _absolute(path)
-        options = options or IngestOptions()
+        options = self._with_defaults(options)
         with _infrastructure(f"read {target}"):
             stat = target.stat()
         if sha256 is None and stat.st_size >= OVERLAPPED_HASH_BYTES:

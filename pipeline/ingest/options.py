@@ -17,6 +17,8 @@ class IngestOptions:
     ``symbol`` overrides the file-name rule; ``tz`` says what naive timestamps mean (IANA name);
     ``bar_label='close'`` shifts close-labelled bars back one inferred interval; ``symbol_pattern`` is a
     regex with a ``symbol`` group applied to the file name; ``profile`` forces a named layout.
+    ``fallback_tz`` is the zone for naive timestamps when neither ``tz`` nor a vendor rule says
+    (``PIPELINE_DEFAULT_TZ``): files dropped into a watched folder cannot carry a ``--tz``.
     """
 
     symbol: str | None = None
@@ -25,6 +27,7 @@ class IngestOptions:
     source_id: str = "default"
     symbol_pattern: str | None = None
     profile: str | None = None
+    fallback_tz: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-friendly form, used as an RQ job argument."""
@@ -33,12 +36,3 @@ class IngestOptions:
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> IngestOptions:
         return cls(**(data or {}))
-
-    def merged_over(self, defaults: IngestOptions) -> IngestOptions:
-        """These options where set, ``defaults`` (e.g. a source's settings) elsewhere."""
-        mine = asdict(self)
-        base = asdict(defaults)
-        merged = {k: (mine[k] if mine[k] not in (None, "default") else base[k]) for k in mine}
-        if mine["source_id"] != "default":
-            merged["source_id"] = mine["source_id"]
-        return IngestOptions(**merged)

@@ -133,16 +133,24 @@ def _to_utc(ctx: _Ctx, times: pa.Array, kind: str) -> pa.Array:
     if kind == "date":
         ctx.notes["tz"] = "daily bars: session date at 00:00 UTC, no zone shift"
         return times.cast(pa.int64()).view(TIMESTAMP_TYPE)
-    zone = opts.tz or profile.tz
+    zone = opts.tz or profile.tz or opts.fallback_tz
     if zone is None:
         hint = profile.tz_hint or "Pass --tz ZONE if they are local time"
         what = "timestamps carry no time zone and no --tz was given: read as UTC"
         ctx.findings.append(Finding("timezone", f"{what}. {hint}", "warning", hint=hint))
         zone = "UTC"
-    ctx.notes["tz"] = f"{zone} ({'--tz' if opts.tz else 'vendor rule' if profile.tz else 'default'})"
+    ctx.notes["tz"] = f"{zone} ({_zone_origin(opts.tz, profile.tz, opts.fallback_tz)})"
     utc, findings = localize(times, zone, groups=_symbol_codes(ctx.raw), row_numbers=ctx.raw.row_numbers)
     ctx.findings.extend(findings)
     return utc
+
+
+def _zone_origin(option: str | None, vendor: str | None, fallback: str | None) -> str:
+    if option:
+        return "--tz"
+    if vendor:
+        return "vendor rule"
+    return "PIPELINE_DEFAULT_TZ" if fallback else "default"
 
 
 def _symbol_codes(raw: RawTable) -> np.ndarray | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -266,3 +267,38 @@ class TestBarLabelAndDryRun:
         ingestor.ingest(bars_csv(tmp_path / "MES_1m.csv"), CHICAGO, progress=lambda s, p: seen.append((s, p)))
         assert [s for s, _ in seen] == ["hashing", "reading", "validating", "writing", "recording", "done"]
         assert seen[-1] == ("done", 100)
+
+
+class TestDefaultZone:
+    """PIPELINE_DEFAULT_TZ: what naive times mean for files that cannot carry a --tz (watched folders)."""
+
+    def test_naive_times_use_the_default_zone_without_a_warning(self, data_dir: Path, tmp_path: Path) -> None:
+        """With PIPELINE_DEFAULT_TZ set, a naive file is read in that zone and not flagged as UTC."""
+        settings = Settings.from_env({"PIPELINE_DEFAULT_TZ": "America/Chicago"}, data_dir=data_dir)
+        path = bars_csv(tmp_path / "MES_1m.csv", start="2024-01-02 09:30")
+        report = DataIngestor(settings).ingest(path)
+        assert report.status == "ingested"
+        assert report.symbols["MES"].start == datetime(2024, 1, 2, 15, 30, tzinfo=UTC)
+        assert not [w for w in report.warnings if w.check == "timezone"]
+
+    def test_an_explicit_zone_still_wins_over_the_default(self, data_dir: Path, tmp_path: Path) -> None:
+        """--tz beats PIPELINE_DEFAULT_TZ."""
+        settings = Settings.from_env({"PIPELINE_DEFAULT_TZ": "America/Chicago"}, data_dir=data_dir)
+        path = bars_csv(tmp_path / "MES_1m.csv", start="2024-01-02 09:30")
+        report = DataIngestor(settings).ingest(path, IngestOptions(tz="UTC"))
+        assert report.symbols["MES"].start == datetime(2024, 1, 2, 9, 30, tzinfo=UTC)
+
+    def test_a_vendor_rule_wins_over_the_default(self, data_dir: Path, tmp_path: Path) -> None:
+        """HistData's fixed EST (UTC-5) is not replaced by the operator's default zone."""
+        settings = Settings.from_env({"PIPELINE_DEFAULT_TZ": "Asia/Tokyo"}, data_dir=data_dir)
+        path = tmp_path / "DAT_ASCII_EURUSD_M1_201202.csv"
+        path.write_text(
+            "20120201 000000;1.3066;1.3066;1.30656;1.30656;0\n20120201 000100;1.3066;1.3067;1.3065;1.3066;0\n"
+        )
+        report = DataIngestor(settings).ingest(path, IngestOptions(symbol="EURUSD"))
+        assert report.symbols["EURUSD"].start == datetime(2012, 2, 1, 5, 0, tzinfo=UTC)
+
+    def test_an_unknown_default_zone_is_refused_at_start_up(self, data_dir: Path) -> None:
+        """A typo in PIPELINE_DEFAULT_TZ fails when settings load, naming the zone."""
+        with pytest.raises(ValueError, match="Chicgo"):
+            Settings.from_env({"PIPELINE_DEFAULT_TZ": "America/Chicgo"}, data_dir=data_dir)
