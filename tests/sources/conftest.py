@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from pipeline.embedded_redis import free_port
 from pipeline.ledger import Ledger
 from pipeline.report import FileReport, SymbolResult
 from pipeline.schema import conform
@@ -25,14 +26,6 @@ from pipeline.settings import Settings
 from pipeline.store import BarStore
 
 StoreBars = Callable[..., FileReport]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def store_bars(
