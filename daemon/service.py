@@ -27,12 +27,15 @@ from daemon.tracker import Ready, StabilityTracker
 from pipeline.errors import QueueUnavailableError
 from pipeline.logs import get_logger
 from pipeline.settings import Settings
+from pipeline.sources import SessionManager
 
 __all__ = ["Daemon", "connect", "run_once", "serve"]
 
 log = get_logger("daemon")
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
+SESSION_CLEANUP_INTERVAL_S = 3600.0
+"""How often finished upload sessions older than ``PIPELINE_SESSION_MAX_AGE_H`` are removed."""
 
 
 def connect(settings: Settings) -> redis.Redis:
@@ -88,6 +91,7 @@ class Daemon:
         self._wake = threading.Event()
         self._backoff_s = BACKOFF_MIN_S
         self._next_reconcile = 0.0
+        self._next_cleanup = 0.0
         self.reconciles = 0
         self.submitted = Tally()
 
@@ -152,6 +156,22 @@ class Daemon:
             return
         self._backoff_s = BACKOFF_MIN_S
         self._next_reconcile = time.monotonic() + self.settings.reconcile_interval_s
+        self._cleanup_sessions()
+
+    def _cleanup_sessions(self) -> None:
+        """The seed's automatic clean-up of old upload sessions, hourly, after a good reconcile (so the
+        ledger is current). Only sessions whose files are all finished go; ``PIPELINE_SESSION_MAX_AGE_H=0``
+        turns it off."""
+        if self.settings.session_max_age_h <= 0 or time.monotonic() < self._next_cleanup:
+            return
+        self._next_cleanup = time.monotonic() + SESSION_CLEANUP_INTERVAL_S
+        try:
+            removed = SessionManager(self.settings).cleanup_old_sessions()
+        except Exception as exc:  # never let housekeeping stop the watcher
+            log.warning("session_cleanup.failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        if removed:
+            log.info("session_cleanup", removed=removed, max_age_h=self.settings.session_max_age_h)
 
     def _on_ready(self, batch: list[Ready]) -> None:
         self.submitted.add(self.submitter.submit_ready(batch))

@@ -133,6 +133,31 @@ def remove(source_id: str = typer.Argument(..., help="Source id (not 'default').
         console.print(f"deleted {folder}", highlight=False)
 
 
+@sources_app.command("cleanup")
+@exits_cleanly
+def cleanup(
+    max_age_hours: float | None = typer.Option(
+        None, "--max-age-hours", help="Default: PIPELINE_SESSION_MAX_AGE_H (24)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the removed session ids as JSON."),
+) -> None:
+    """Remove finished upload sessions older than the age limit (the daemon does this hourly).
+
+    A session is kept while any of its files is not yet ingested, rejected or a duplicate, while an upload
+    into it is in progress, and while it is the active source.
+    """
+    settings = load_settings()
+    if max_age_hours is not None and max_age_hours < 0:
+        raise UsageError("--max-age-hours must be zero or more")
+    removed = SessionManager(settings).cleanup_old_sessions(max_age_hours)
+    if as_json:
+        print_json({"removed": removed})
+        return
+    for session_id in removed:
+        console.print(f"removed session {session_id}", highlight=False)
+    console.print(f"{len(removed)} session(s) removed", highlight=False)
+
+
 @sources_app.command("activate")
 @exits_cleanly
 def activate(source_id: str = typer.Argument(..., help="Source id.")) -> None:

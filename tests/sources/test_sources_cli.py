@@ -134,3 +134,16 @@ def test_upload_then_remove_deletes_session(cli_env: dict[str, str], vendor: Pat
     assert result.returncode == 0, result.stderr
     assert str(folder) in result.stdout.replace("\n", "") and not folder.exists()
     assert session_id not in {s["source_id"] for s in ok_json(cli_env, "list")["sources"]}
+
+
+def test_cleanup_removes_finished_old_sessions_only(
+    cli_env: dict[str, str], vendor: Path, data_dir: Path
+) -> None:
+    """`sources cleanup` drops an old session whose file is ingested and keeps one still waiting."""
+    done = ok_json(cli_env, "upload", str(vendor / "MES_1m.csv"), "--tz", "America/Chicago")["source"]["source_id"]
+    waiting = ok_json(cli_env, "upload", str(vendor / "MES_1m.csv"), "--no-ingest")["source"]["source_id"]
+    assert ok_json(cli_env, "cleanup") == {"removed": []}  # both younger than 24 h
+    assert ok_json(cli_env, "cleanup", "--max-age-hours", "0") == {"removed": [done]}
+    sessions = data_dir / "uploads" / "sessions"
+    assert not (sessions / done).exists() and (sessions / waiting).is_dir()
+    assert run(cli_env, "cleanup", "--max-age-hours", "-1").returncode == 2

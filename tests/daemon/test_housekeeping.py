@@ -1,0 +1,53 @@
+"""The daemon's housekeeping: finished upload sessions older than the age limit are removed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from daemon.testing import RunningDaemon, wait_for
+from pipeline.ingest.ingestor import DataIngestor
+from pipeline.ingest.options import IngestOptions
+from pipeline.settings import Settings
+from pipeline.sources import SessionManager
+from pipeline.testing import make_bars
+
+
+def _finished_session(settings: Settings, hours_old: float) -> Path:
+    """An upload session whose one file is ingested, created ``hours_old`` hours ago."""
+    sessions = SessionManager(settings)
+    sid = sessions.create_session(tz="UTC")
+    bars = make_bars(20).assign(datetime=lambda f: f["datetime"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+    path = sessions.add_file(sid, "MES_1m.csv", bars.to_csv(index=False).encode())
+    assert DataIngestor(settings).ingest(path, IngestOptions(source_id=sid, tz="UTC")).status == "ingested"
+    folder = sessions.get_session_dir(sid)
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["created_at"] = (datetime.now(UTC) - timedelta(hours=hours_old)).isoformat()
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_old_finished_sessions_are_removed_young_ones_kept(
+    wsettings: Settings, start_daemon: Callable[[Settings], RunningDaemon]
+) -> None:
+    """After its first reconcile the daemon removes a 25-hour-old finished session, not a 1-hour-old one."""
+    wsettings.ensure_dirs()
+    old = _finished_session(wsettings, hours_old=25)
+    young = _finished_session(wsettings, hours_old=1)
+    start_daemon(wsettings)
+    wait_for(lambda: not old.exists(), timeout=10)
+    assert young.is_dir()
+
+
+def test_cleanup_can_be_turned_off(
+    wsettings: Settings, start_daemon: Callable[[Settings], RunningDaemon]
+) -> None:
+    """PIPELINE_SESSION_MAX_AGE_H=0 keeps every session."""
+    settings = wsettings.model_copy(update={"session_max_age_h": 0.0})
+    settings.ensure_dirs()
+    old = _finished_session(settings, hours_old=1000)
+    running = start_daemon(settings)
+    assert running.daemon.reconciles >= 1
+    assert old.is_dir()
