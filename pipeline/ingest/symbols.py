@@ -40,6 +40,7 @@ _GENERIC = frozenset(
         "KLINES",
         "EXPORT",
         "SAMPLE",
+        "VOLUME",
         "TEST",
         "HISTORY",
         "HISTORICAL",
@@ -88,7 +89,13 @@ _GENERIC = frozenset(
         "XNYS",
     }
 )
-_INTERVAL = re.compile(r"^\d*(S|SEC|M|MIN|MINS|MINUTE|H|HR|HOUR|D|DAY|W|WK|WEEK|MO|MONTH|TICK|T)\d*$")
+_INTERVAL = re.compile(
+    r"^(\d+(S|SEC|M|MIN|MINS|MINUTE|H|HR|HOUR|D|DAY|W|WK|WEEK|MO|MONTH|TICK|T)"
+    r"|(S|M|H|D|W|T)\d+"
+    r"|SEC|MIN|MINS|MINUTE|MINUTES|HR|HOUR|HOURLY|DAY|DAILY|WK|WEEK|WEEKLY|MONTH|MONTHLY|TICK|TICKS)$"
+)
+"""Interval tokens in file names (``1m``, ``5min``, ``M1``, ``daily``). A bare letter is not one: ``T``,
+``M`` or ``F`` alone are tickers (AT&T, Macy's, Ford)."""
 _HISTDATA = re.compile(r"^DAT_(?:ASCII|MT|NT|MS|XLSX)_(?P<symbol>[A-Z]{6})_", re.IGNORECASE)
 _LEAN = re.compile(
     r"^\d{8}_(?P<root>[a-z0-9.]+)_(?:minute|second|tick|hour|daily)_[a-z]+(?:_(?P<exp>\d{6}))?\.csv$"

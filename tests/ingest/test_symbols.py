@@ -21,6 +21,9 @@ from pipeline.ingest.symbols import normalise_symbol, symbol_from_name
         ("20131008_es_minute_trade_201312.csv", "ESZ13"),
         ("orcl-1995-2014.txt", "ORCL"),
         ("MSFT.txt", "MSFT"),
+        ("T.csv", "T"),
+        ("M_daily.csv", "M"),
+        ("EURUSD_H1.csv", "EURUSD"),
         ("NQZ25-CME_5m.scid_BarData.txt", "NQZ25"),
     ],
 )
@@ -29,7 +32,10 @@ def test_symbol_from_file_name(name: str, symbol: str) -> None:
     assert symbol_from_name(name) == symbol
 
 
-@pytest.mark.parametrize("name", ["2006-min-005.txt", "futures_ohlcv-1m_2024-07-01.dbn.zst", "data.csv"])
+@pytest.mark.parametrize(
+    "name",
+    ["2006-min-005.txt", "futures_ohlcv-1m_2024-07-01.dbn.zst", "data.csv", "2006-01-02-volume-min-001.txt"],
+)
 def test_names_without_a_symbol(name: str) -> None:
     """Dates, numbers, intervals and generic words are never taken for a symbol."""
     assert symbol_from_name(name) is None

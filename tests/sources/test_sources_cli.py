@@ -140,7 +140,7 @@ def test_cleanup_removes_finished_old_sessions_only(
     cli_env: dict[str, str], vendor: Path, data_dir: Path
 ) -> None:
     """`sources cleanup` drops an old session whose file is ingested and keeps one still waiting."""
-    done = ok_json(cli_env, "upload", str(vendor / "MES_1m.csv"), "--tz", "America/Chicago")["source"]["source_id"]
+    done = ok_json(cli_env, "upload", str(vendor / "MES_1m.csv"), "--tz", "UTC")["source"]["source_id"]
     waiting = ok_json(cli_env, "upload", str(vendor / "MES_1m.csv"), "--no-ingest")["source"]["source_id"]
     assert ok_json(cli_env, "cleanup") == {"removed": []}  # both younger than 24 h
     assert ok_json(cli_env, "cleanup", "--max-age-hours", "0") == {"removed": [done]}
