@@ -24,7 +24,14 @@ from pipeline.errors import ConfigError, QueueUnavailableError
 from pipeline.logs import get_logger
 from pipeline.settings import Settings
 
-__all__ = ["EmbeddedRedis", "find_redis_server", "free_port", "redis_argv", "resolve_redis_url"]
+__all__ = [
+    "EmbeddedRedis",
+    "find_redis_server",
+    "free_port",
+    "redis_answers",
+    "redis_argv",
+    "resolve_redis_url",
+]
 
 log = get_logger(__name__)
 
@@ -89,7 +96,8 @@ def resolve_redis_url(settings: Settings) -> str | None:
     return url or None
 
 
-def _ping(url: str) -> bool:
+def redis_answers(url: str) -> bool:
+    """True when a Redis at ``url`` answers PING within half a second."""
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
     try:
         return bool(client.ping())
@@ -125,7 +133,7 @@ class EmbeddedRedis:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         stale = resolve_redis_url(self.settings.model_copy(update={"redis_url": None}))
-        if stale and _ping(stale):
+        if stale and redis_answers(stale):
             log.warning("stopping a stale embedded redis", url=stale)
             client = redis.Redis.from_url(stale, socket_timeout=5)
             with contextlib.suppress(redis.RedisError):
@@ -143,7 +151,7 @@ class EmbeddedRedis:
     def wait_ready(self, proc: subprocess.Popen[bytes] | None = None) -> None:
         """Block until the server answers PING, or raise with the tail of its log."""
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _ping(self.url):
+        while not redis_answers(self.url):
             if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
                 raise QueueUnavailableError(
                     url=self.url, reason=f"embedded redis-server failed: {self.log_tail()}"

@@ -9,9 +9,8 @@ from types import TracebackType
 
 import numpy as np
 import pandas as pd
-import redis
 
-from pipeline.embedded_redis import find_redis_server, free_port
+from pipeline.embedded_redis import find_redis_server, free_port, redis_answers
 
 __all__ = ["ThrowawayRedis", "make_bars", "write_bars_csv"]
 
@@ -70,7 +69,7 @@ class ThrowawayRedis:
                 "--appendonly", "no", "--dir", str(self.workdir)]  # fmt: skip
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
-        while not self._pings():
+        while not redis_answers(self.url):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"redis-server did not start on port {self.port}")
@@ -81,15 +80,6 @@ class ThrowawayRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
-
-    def _pings(self) -> bool:
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
 
     def __enter__(self) -> ThrowawayRedis:
         self.start()
