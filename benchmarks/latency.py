@@ -212,6 +212,11 @@ def _burst(settings: Settings, paths: list[Path], baseline: float, up: subproces
         f"  enqueue: first {min(enqueued) - started:.1f} s, last {max(enqueued) - started:.1f} s after"
         f" the first rename; {len(targets) / max(max(enqueued) - started, 1e-9):.1f} files/s enqueued"
     )
+    waits = [times[t][1] - started for t in targets]
+    print(
+        f"  drop-to-ingested in the burst: p50 {statistics.median(waits):.1f} s, "
+        f"p95 {percentile(waits, 0.95):.1f} s, max {max(waits):.1f} s (a queue: the last file waits longest)"
+    )
     print(
         f"burst of {len(targets)} files: drained in {finished - started:.1f} s = {rate:.1f} files/s, "
         f"{100 * rate / baseline:.0f}% of the in-process loop (goal >= 50%); statuses {sorted(statuses)}"

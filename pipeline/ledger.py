@@ -275,6 +275,20 @@ class Ledger:
         finally:
             conn.close()
 
+    def twins(self, source_id: str, sha256: str, path: str) -> list[str]:
+        """Other paths of this source queued with the same bytes. One job (its id is source + sha256)
+        serves them all: the daemon's enqueue for a second name found that job already active."""
+        conn = self._read()
+        try:
+            rows = conn.execute(
+                "SELECT path FROM files WHERE source_id=? AND sha256=? AND status='queued' AND path<>?"
+                " ORDER BY id",
+                (source_id, sha256, path),
+            ).fetchall()
+            return [str(row[0]) for row in rows]
+        finally:
+            conn.close()
+
     def files(
         self, source_id: str | None = None, status: str | Iterable[str] | None = None
     ) -> list[FileRecord]:

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     result_ttl_s: int = Field(default=7 * 24 * 3600, description="How long RQ keeps finished jobs.")
     failure_ttl_s: int = Field(default=7 * 24 * 3600)
     ingest_retries: int = 3
+    # Workers
+    horse_max_jobs: int = Field(
+        default=200, ge=1, description="Jobs a work horse serves before a fresh fork; 1 = RQ's fork per job."
+    )
+    horse_max_rss_mb: int = Field(
+        default=1024, ge=64, description="A work horse larger than this after a job retires."
+    )
     # Upload sessions
     session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
     # UI

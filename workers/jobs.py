@@ -67,10 +67,23 @@ def prime() -> None:
 
 
 def ingest_job(path: str, sha256: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Validate and store one input file; returns the FileReport JSON (plus ``job`` details)."""
+    """Validate and store one input file; returns the FileReport JSON (plus ``job`` details).
+
+    The same bytes queued under other names of the same source (``Ledger.twins``) are done here too,
+    right after: they share this job's id, so no other job would pick them up before a reconcile.
+    """
     settings = _settings()
     path = os.path.abspath(path)  # noqa: PTH100 - like the DataIngestor: absolute, symlinks kept
     opts = IngestOptions.from_json(options)
+    result = _ingest_file(settings, path, sha256, opts)
+    twins = _ledger(settings.ledger_path).twins(opts.source_id, sha256, path)
+    if twins:
+        done = [_ingest_file(settings, twin, sha256, opts) for twin in twins]
+        result["twins"] = [{"path": r.get("path"), "status": r.get("status")} for r in done]
+    return result
+
+
+def _ingest_file(settings: Settings, path: str, sha256: str, opts: IngestOptions) -> dict[str, Any]:
     job = get_current_job()
     ledger = _ledger(settings.ledger_path)
     source = opts.source_id

@@ -3,6 +3,8 @@
 Why a subclass rather than plain ``rq worker`` (which also works, see docs/operations.md):
 * pandas, pyarrow and the ingest code are imported once in the parent, and ``gc.freeze()`` keeps
   their pages shared, so every forked work horse starts warm instead of paying ~0.3 s of imports;
+* a work horse serves up to ``settings.horse_max_jobs`` jobs instead of one (workers/horse.py): a
+  fork per job cost more CPU than ingesting a small file;
 * abandoned jobs (a worker SIGKILLed mid-job) are recovered in seconds, not RQ's ~11 minutes: at
   start-up and every ``RECOVERY_INTERVAL_S`` an idle worker requeues jobs whose worker process is gone;
 * results stay for ``settings.result_ttl_s`` (days) instead of RQ's 500 s; JSON serializer; the
@@ -27,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from rq import Worker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
 from rq.scheduler import RQScheduler
@@ -37,6 +38,7 @@ from pipeline.logs import get_logger
 from pipeline.recovery import recover_abandoned_jobs, requeue_lost_jobs
 from pipeline.settings import Settings
 from pipeline.supervisor import die_with_parent
+from workers.horse import ReusingWorker
 
 __all__ = ["DEFAULT_QUEUES", "PipelineWorker", "preload", "run_worker"]
 
@@ -137,8 +139,9 @@ class PipelineScheduler(RQScheduler):
         super().work()  # type: ignore[no-untyped-call]
 
 
-class PipelineWorker(Worker):
-    """A forking RQ worker that also recovers jobs abandoned by dead workers, every few seconds."""
+class PipelineWorker(ReusingWorker):
+    """A forking RQ worker whose horse serves many jobs (workers/horse.py), and which recovers jobs
+    abandoned by dead workers every few seconds."""
 
     _last_recovery = 0.0
 
@@ -211,7 +214,7 @@ def build_worker(
     queues: Sequence[str] = DEFAULT_QUEUES,
     name: str | None = None,
 ) -> PipelineWorker:
-    return PipelineWorker(
+    worker = PipelineWorker(
         list(queues),
         name=name or worker_name(),
         connection=connection,
@@ -222,6 +225,9 @@ def build_worker(
         job_monitoring_interval=JOB_MONITORING_INTERVAL_S,
         work_horse_killed_handler=_horse_killed,
     )
+    worker.horse_max_jobs = settings.horse_max_jobs
+    worker.horse_max_rss_mb = settings.horse_max_rss_mb
+    return worker
 
 
 def run_worker(

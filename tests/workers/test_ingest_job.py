@@ -11,7 +11,9 @@ import redis
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 
-from pipeline.jobqueue import INGEST_QUEUE, SERIALIZER
+from daemon.ledgerio import SeenFile, record_batch
+from pipeline.ingest.options import IngestOptions
+from pipeline.jobqueue import INGEST_QUEUE, SERIALIZER, IngestRequest, enqueue_ingest_many
 from pipeline.ledger import Ledger
 from pipeline.settings import Settings
 from workers.testing import drop_csv, enqueue, parquet_rows, wait_for
@@ -134,4 +136,28 @@ def test_plain_rq_worker_with_the_json_serializer_runs_ingest_jobs(
     )
     assert run.returncode == 0, run.stderr
     assert _job(conn, job_id).get_status() == JobStatus.FINISHED
+    assert list(parquet_rows(queue_settings).values()) == [len(bars)]
+
+
+def test_the_same_bytes_under_a_second_name_ride_on_the_first_names_job(
+    queue_settings: Settings, conn: redis.Redis, worker_env: dict[str, str]
+) -> None:
+    """The job id is (source, sha256), so the daemon's enqueue for the copy finds the job active and
+    only queues the copy's ledger row: that one job ends both rows, no reconcile needed."""
+    path, sha, bars = drop_csv(queue_settings.raw_dir, "MES_1m.csv", rows=600)
+    copy = queue_settings.raw_dir / "MES_copy_1m.csv"
+    copy.write_bytes(path.read_bytes())
+    job_id = enqueue(conn, queue_settings, path, sha)
+    seen = [SeenFile("default", str(p), sha, p.stat().st_size, 0.0, job_id) for p in (path, copy)]
+    ledger = Ledger(queue_settings.ledger_path)  # creates the tables, as the daemon does at start
+    assert record_batch(queue_settings.ledger_path, seen) == ["pending", "pending"]
+    again = IngestRequest(str(copy), sha, IngestOptions())
+    assert enqueue_ingest_many(conn, queue_settings, [again]) == [None]  # "job already active"
+    run = _burst(worker_env)
+    assert run.returncode == 0, run.stderr
+    result = _job(conn, job_id).return_value()
+    assert result["status"] == "ingested"
+    assert result["twins"] == [{"path": str(copy), "status": "duplicate"}]
+    statuses = {r.path: r.status for r in ledger.files()}
+    assert statuses == {str(path): "ingested", str(copy): "duplicate"}
     assert list(parquet_rows(queue_settings).values()) == [len(bars)]
