@@ -150,15 +150,11 @@ class ReusingWorker(Worker):
             return
         horse.close_jobs()
         deadline = time.monotonic() + RETIRE_WAIT_S
-        with contextlib.suppress(ChildProcessError):
-            while os.waitpid(horse.pid, os.WNOHANG) == (0, 0):
-                if time.monotonic() > deadline:
-                    os.kill(horse.pid, signal.SIGKILL)
-                    os.waitpid(horse.pid, 0)
-                    break
-                time.sleep(0.01)
-        horse.close()
-        self._horse = None
+        while _running(horse.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(horse.pid, signal.SIGKILL)  # a no-op on a horse that already exited (not yet reaped)
+        self._reap(horse)
 
     def _serve(self, jobs_r: int, replies_w: int) -> NoReturn:
         """The horse's life: jobs until end of file, a retirement, or an error RQ did not handle."""
@@ -186,6 +182,14 @@ class ReusingWorker(Worker):
         self.execution = Execution.fetch(order["execution"], job.id, connection=self.connection)
         os.environ["RQ_JOB_ID"] = job.id
         self.perform_job(job, queue)
+
+
+def _running(pid: int) -> bool:
+    """True while our child ``pid`` has not exited; leaves an exited one for ``_reap`` to collect."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+    except ChildProcessError:
+        return False
 
 
 def _rss_mb() -> float:
