@@ -45,10 +45,10 @@ print(table.num_rows)
 """
 STAGES = """
 import json, sys, time
-from pipeline.ingest.ingestor import DataIngestor
-from pipeline.ingest.options import IngestOptions
-from pipeline.logs import configure_logging
-from pipeline.settings import Settings
+from trading_pipeline.ingest.ingestor import DataIngestor
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.logs import configure_logging
+from trading_pipeline.settings import Settings
 configure_logging("warning", "json")
 marks = []
 def progress(stage, percent):

@@ -30,12 +30,12 @@ from pathlib import Path
 # benchmarks/pipeline.py would shadow the `pipeline` package: drop this folder from the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from pipeline.embedded_redis import resolve_redis_url  # noqa: E402
-from pipeline.ingest.ingestor import DataIngestor  # noqa: E402
-from pipeline.jobqueue import SERIALIZER, connect_redis  # noqa: E402
-from pipeline.logs import configure_logging  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-from pipeline.testing import make_bars, write_bars_csv  # noqa: E402
+from trading_pipeline.embedded_redis import resolve_redis_url  # noqa: E402
+from trading_pipeline.ingest.ingestor import DataIngestor  # noqa: E402
+from trading_pipeline.jobqueue import SERIALIZER, connect_redis  # noqa: E402
+from trading_pipeline.logs import configure_logging  # noqa: E402
+from trading_pipeline.settings import Settings  # noqa: E402
+from trading_pipeline.testing import make_bars, write_bars_csv  # noqa: E402
 
 FINAL = ("ingested", "rejected", "duplicate", "superseded")
 

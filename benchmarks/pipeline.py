@@ -1,4 +1,3 @@
-# ruff: noqa: E402
 """Time a research run: N symbols x M one-minute bars, end to end and per stage, inline and on RQ.
 
     .venv/bin/python benchmarks/pipeline.py                       # 2 symbols x 2,000,000 bars
@@ -25,19 +24,15 @@ from typing import Any
 
 import pyarrow as pa
 
-# This file is named like the package it benchmarks: run as a script, its own folder would come first
-# on sys.path and `import pipeline` would import this file.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from pipeline.embedded_redis import EmbeddedRedis
-from pipeline.jobqueue import PIPELINE_QUEUE, connect_redis
-from pipeline.ledger import Ledger
-from pipeline.report import FileReport, SymbolResult
-from pipeline.schema import conform
-from pipeline.settings import Settings
-from pipeline.stages import STAGE_NAMES, build_config, run_inline, start_run, wait_for_run
-from pipeline.store import BarStore
-from pipeline.testing import make_bars
+from trading_pipeline.embedded_redis import EmbeddedRedis
+from trading_pipeline.jobqueue import PIPELINE_QUEUE, connect_redis
+from trading_pipeline.ledger import Ledger
+from trading_pipeline.report import FileReport, SymbolResult
+from trading_pipeline.schema import conform
+from trading_pipeline.settings import Settings
+from trading_pipeline.stages import STAGE_NAMES, build_config, run_inline, start_run, wait_for_run
+from trading_pipeline.store import BarStore
+from trading_pipeline.testing import make_bars
 
 BIN = Path(sys.executable).parent
 

@@ -30,7 +30,7 @@ from watchdog.events import (
 
 from daemon.filters import is_candidate_name, iter_candidates
 from daemon.tracker import Kind, Ready, StabilityTracker
-from pipeline.logs import get_logger
+from trading_pipeline.logs import get_logger
 
 __all__ = ["Debouncer", "EventForwarder", "OverflowDetector"]
 

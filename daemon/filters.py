@@ -3,14 +3,15 @@
 We filter by hand instead of using watchdog's ``PatternMatchingEventHandler``: in watchdog 7 ``*.csv``
 silently matches nothing (``**/*.csv`` is needed) and the default ``ignore_policy`` drops the very
 ``x.csv.part -> x.csv`` rename that completes an upload (LIBRARY_FACTS 2). The name rule itself is
-shared with the CLI and the sources (``pipeline.names``); this module adds what only the watcher needs.
+shared with the CLI and the sources (``trading_pipeline.names``); this module adds what only the
+watcher needs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.names import DATA_SUFFIXES, IGNORED_SUFFIXES, is_candidate_name, iter_candidates
+from trading_pipeline.names import DATA_SUFFIXES, IGNORED_SUFFIXES, is_candidate_name, iter_candidates
 
 __all__ = [
     "DATA_SUFFIXES",

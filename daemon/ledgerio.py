@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.db import connect, transaction
-from pipeline.ledger import FINAL_STATUSES, Ledger
+from trading_pipeline.db import connect, transaction
+from trading_pipeline.ledger import FINAL_STATUSES, Ledger
 
 __all__ = ["LedgerRow", "SeenFile", "ensure_ledger", "load_rows", "record_batch"]
 

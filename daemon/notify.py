@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Mapping
 
-from pipeline.logs import get_logger
+from trading_pipeline.logs import get_logger
 
 __all__ = ["notify", "watchdog_interval_s"]
 

@@ -17,8 +17,8 @@ from watchdog.observers.polling import PollingObserver
 
 from daemon.events import Debouncer, EventForwarder
 from daemon.mounts import filesystem_type, is_network_fs
-from pipeline.logs import get_logger
-from pipeline.settings import Settings
+from trading_pipeline.logs import get_logger
+from trading_pipeline.settings import Settings
 
 __all__ = ["ObserverSet"]
 

@@ -22,11 +22,11 @@ from daemon.hashing import FileVersion, HashCache
 from daemon.ledgerio import LedgerRow, load_rows
 from daemon.sources import SourceMap
 from daemon.submit import Candidate, Submitter, Tally
-from pipeline.jobqueue import INGEST_QUEUE, ingest_job_id
-from pipeline.ledger import FINAL_STATUSES, Ledger
-from pipeline.logs import get_logger
-from pipeline.recovery import recover_abandoned_jobs
-from pipeline.settings import Settings
+from trading_pipeline.jobqueue import INGEST_QUEUE, ingest_job_id
+from trading_pipeline.ledger import FINAL_STATUSES, Ledger
+from trading_pipeline.logs import get_logger
+from trading_pipeline.recovery import recover_abandoned_jobs
+from trading_pipeline.settings import Settings
 
 __all__ = ["Reconciler", "ScanResult"]
 

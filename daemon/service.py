@@ -24,10 +24,10 @@ from daemon.reconcile import Reconciler
 from daemon.sources import Repository, SourceMap
 from daemon.submit import Submitter, Tally
 from daemon.tracker import Ready, StabilityTracker
-from pipeline.errors import QueueUnavailableError
-from pipeline.logs import get_logger
-from pipeline.settings import Settings
-from pipeline.sources import SessionManager
+from trading_pipeline.errors import QueueUnavailableError
+from trading_pipeline.logs import get_logger
+from trading_pipeline.settings import Settings
+from trading_pipeline.sources import SessionManager
 
 __all__ = ["Daemon", "connect", "run_once", "serve"]
 

@@ -1,6 +1,6 @@
 """Which data source a file belongs to, and which folders to observe.
 
-The source registry (``pipeline.sources.DataSourceRepository``) is the authority. The daemon keeps a
+The source registry (``trading_pipeline.sources.DataSourceRepository``) is the authority. The daemon keeps a
 snapshot of its ``watched_directories()`` and maps paths by longest folder prefix, so a 1,000-file burst
 costs no registry reads; a path under no known folder (a brand-new upload session) triggers a refresh.
 Without the registry (older checkout, or it failed to load) a built-in rule applies: ``data/raw`` is
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from daemon.filters import is_under
-from pipeline.ingest.options import IngestOptions
-from pipeline.logs import get_logger
-from pipeline.settings import Settings
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.logs import get_logger
+from trading_pipeline.settings import Settings
 
 __all__ = ["FallbackRepository", "Repository", "SourceMap", "WatchedDir"]
 
@@ -69,9 +69,10 @@ class FallbackRepository:
 
 
 def load_repository(settings: Settings) -> Repository:
-    """The real registry when ``pipeline.sources`` provides it, else the fallback rule (logged once)."""
+    """The real registry when ``trading_pipeline.sources`` provides it, else the fallback rule (logged
+    once)."""
     try:
-        module: Any = importlib.import_module("pipeline.sources")
+        module: Any = importlib.import_module("trading_pipeline.sources")
         factory: Callable[[Settings], Repository] = module.DataSourceRepository
         return factory(settings)
     except Exception as exc:  # any failure to load the registry must not stop the watcher

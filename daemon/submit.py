@@ -21,11 +21,11 @@ from daemon.hashing import FileChangedError, FileVersion, HashCache
 from daemon.ledgerio import SeenFile, record_batch
 from daemon.sources import SourceMap
 from daemon.tracker import Ready
-from pipeline.ingest.options import IngestOptions
-from pipeline.jobqueue import IngestRequest, enqueue_ingest_many
-from pipeline.ledger import FINAL_STATUSES
-from pipeline.logs import get_logger
-from pipeline.settings import Settings
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.jobqueue import IngestRequest, enqueue_ingest_many
+from trading_pipeline.ledger import FINAL_STATUSES
+from trading_pipeline.logs import get_logger
+from trading_pipeline.settings import Settings
 
 __all__ = ["Candidate", "Submitter", "Tally"]
 

@@ -1,4 +1,4 @@
-"""Test helpers for the watcher, shipped with it (as ``pipeline.testing``): a daemon in a thread,
+"""Test helpers for the watcher, shipped with it (as ``trading_pipeline.testing``): a daemon in a thread,
 bounded waits, and readers for the jobs and ledger rows a test asserts on."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from rq import Queue
 from rq.job import Job
 
 from daemon.service import Daemon
-from pipeline.jobqueue import INGEST_QUEUE, SERIALIZER
-from pipeline.ledger import FileRecord, Ledger
-from pipeline.settings import Settings
-from pipeline.testing import make_bars, write_bars_csv
+from trading_pipeline.jobqueue import INGEST_QUEUE, SERIALIZER
+from trading_pipeline.ledger import FileRecord, Ledger
+from trading_pipeline.settings import Settings
+from trading_pipeline.testing import make_bars, write_bars_csv
 
 __all__ = [
     "RunningDaemon",

@@ -18,7 +18,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("package", ["pipeline", "daemon", "workers", "ui"])
+@pytest.mark.parametrize("package", ["trading_pipeline", "daemon", "workers", "ui"])
 def test_packages_import_from_this_repository(package: str) -> None:
     """`daemon` and friends are ours, not a same-named distribution such as python-daemon."""
     module = importlib.import_module(package)
@@ -56,5 +56,5 @@ def test_ruff_format_is_clean() -> None:
 
 def test_mypy_strict_is_clean() -> None:
     """The core packages type-check under mypy --strict (configured in pyproject)."""
-    result = _run(str(BIN / "mypy"), "--no-incremental", "pipeline", "daemon", "workers")
+    result = _run(str(BIN / "mypy"), "--no-incremental", "trading_pipeline", "daemon", "workers")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -9,7 +9,7 @@ Failure policy of ``ingest_job``:
   reason) and the job finishes: the daemon enqueues the new content under its own job id.
 * anything else (OSError, Redis blips, a full disk) raises, so RQ's Retry re-runs it with backoff; the
   ledger row says ``queued`` with the error while a retry is coming and ``pending`` after the last one.
-* a worker killed mid-job is recovered by ``pipeline.recovery.recover_abandoned_jobs``; re-running is
+* a worker killed mid-job is recovered by ``trading_pipeline.recovery.recover_abandoned_jobs``; re-running is
   safe because output paths are a function of the content and a finished ledger row makes it a no-op.
 """
 
@@ -25,15 +25,15 @@ from typing import Any
 from rq import get_current_job
 from rq.job import Job
 
-from pipeline.errors import IngestError, PipelineError, StoreError
-from pipeline.ingest.ingestor import DataIngestor
-from pipeline.ingest.options import IngestOptions
-from pipeline.jobqueue import INGEST_JOB
-from pipeline.ledger import FINAL_STATUSES, Ledger
-from pipeline.logs import get_logger
-from pipeline.report import FileReport, Finding
-from pipeline.settings import Settings
-from pipeline.store import file_sha256
+from trading_pipeline.errors import IngestError, PipelineError, StoreError
+from trading_pipeline.ingest.ingestor import DataIngestor
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.jobqueue import INGEST_JOB
+from trading_pipeline.ledger import FINAL_STATUSES, Ledger
+from trading_pipeline.logs import get_logger
+from trading_pipeline.report import FileReport, Finding
+from trading_pipeline.settings import Settings
+from trading_pipeline.store import file_sha256
 
 __all__ = ["ingest_job", "record_horse_death"]
 

@@ -1,4 +1,4 @@
-"""Test helpers for the service processes, shipped with the package (as ``pipeline.testing`` is).
+"""Test helpers for the service processes, shipped with the package (as ``trading_pipeline.testing`` is).
 
 ``PipelineProcess`` runs a real `pipeline ...` command in a subprocess with its output in a file and
 knows how to stop it warmly, SIGKILL it together with its RQ work horse (which runs in its own process
@@ -22,10 +22,10 @@ import pandas as pd
 import psutil  # type: ignore[import-untyped]
 import redis
 
-from pipeline.ingest.options import IngestOptions
-from pipeline.jobqueue import enqueue_ingest
-from pipeline.settings import Settings
-from pipeline.testing import make_bars, write_bars_csv
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.jobqueue import enqueue_ingest
+from trading_pipeline.settings import Settings
+from trading_pipeline.testing import make_bars, write_bars_csv
 
 __all__ = ["PipelineProcess", "drop_csv", "enqueue", "parquet_rows", "wait_for"]
 

@@ -33,11 +33,11 @@ from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
 from rq.scheduler import RQScheduler
 
-from pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, SERIALIZER
-from pipeline.logs import get_logger
-from pipeline.recovery import recover_abandoned_jobs, requeue_lost_jobs
-from pipeline.settings import Settings
-from pipeline.supervisor import die_with_parent
+from trading_pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, SERIALIZER
+from trading_pipeline.logs import get_logger
+from trading_pipeline.recovery import recover_abandoned_jobs, requeue_lost_jobs
+from trading_pipeline.settings import Settings
+from trading_pipeline.supervisor import die_with_parent
 from workers.horse import ReusingWorker
 
 __all__ = ["DEFAULT_QUEUES", "PipelineWorker", "preload", "run_worker"]
@@ -52,14 +52,14 @@ PRELOAD = (
     "pyarrow.parquet",
     "pyarrow.csv",
     "pyarrow.compute",
-    "pipeline.ledger",
-    "pipeline.store",
-    "pipeline.ingest.ingestor",
+    "trading_pipeline.ledger",
+    "trading_pipeline.store",
+    "trading_pipeline.ingest.ingestor",
     "workers.jobs",
     "workers.run_jobs",
 )
 """Imported in the parent before the first fork. Missing optional modules are skipped."""
-PRELOAD_PACKAGES = ("pipeline.ingest", "pipeline.validation", "pipeline.stages")
+PRELOAD_PACKAGES = ("trading_pipeline.ingest", "trading_pipeline.validation", "trading_pipeline.stages")
 """Every module in these packages is imported too: the readers import vendor modules lazily."""
 RECOVERY_INTERVAL_S = 3.0
 """How often a worker looks for jobs held by dead workers (cheap: one ZRANGE per queue)."""
@@ -101,8 +101,8 @@ def warm_up() -> None:
     """Ingest a tiny file in a throwaway data folder, so lazy imports and first-use set-up inside
     pandas/pyarrow/the readers happen once here, not in every forked horse (measured: 150 -> 30 ms
     per small file)."""
-    from pipeline.ingest.ingestor import DataIngestor
-    from pipeline.testing import make_bars, write_bars_csv
+    from trading_pipeline.ingest.ingestor import DataIngestor
+    from trading_pipeline.testing import make_bars, write_bars_csv
 
     try:
         with tempfile.TemporaryDirectory(prefix="pipeline-warm-up-") as tmp:

@@ -6,8 +6,8 @@ import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.ledger import Ledger
-from pipeline.report import FileReport, Finding, SymbolResult
+from trading_pipeline.ledger import Ledger
+from trading_pipeline.report import FileReport, Finding, SymbolResult
 
 
 def _report(path: str, sha: str, status: str = "ingested", output: str = "/o.parquet") -> FileReport:

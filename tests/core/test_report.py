@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pipeline.report import MAX_REPORTED_ROWS, FileReport, Finding, SymbolResult, describe_rows
+from trading_pipeline.report import MAX_REPORTED_ROWS, FileReport, Finding, SymbolResult, describe_rows
 
 
 def test_consecutive_rows_are_shown_as_ranges() -> None:

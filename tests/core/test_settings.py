@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from pipeline.settings import Settings
+from trading_pipeline.settings import Settings
 
 
 def test_data_dir_defaults_to_data_under_the_working_directory(

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.store import BarStore, atomic_write_bytes, atomic_writer
+from trading_pipeline.store import BarStore, atomic_write_bytes, atomic_writer
 
 
 def test_atomic_writer_leaves_only_the_target(tmp_path: Path) -> None:

@@ -22,8 +22,8 @@ from pathlib import Path
 import redis
 
 from daemon.testing import RunningDaemon, csv_bytes, make_settings, queued_jobs
-from pipeline.jobqueue import ingest_job_id
-from pipeline.testing import ThrowawayRedis
+from trading_pipeline.jobqueue import ingest_job_id
+from trading_pipeline.testing import ThrowawayRedis
 
 
 def one_at_a_time(conn: redis.Redis, raw: Path, staging: Path, n: int, mode: str) -> list[float]:

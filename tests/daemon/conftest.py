@@ -9,8 +9,8 @@ import pytest
 import redis
 
 from daemon.testing import RunningDaemon, make_settings
-from pipeline.settings import Settings
-from pipeline.testing import ThrowawayRedis
+from trading_pipeline.settings import Settings
+from trading_pipeline.testing import ThrowawayRedis
 
 
 @pytest.fixture

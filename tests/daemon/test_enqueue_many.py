@@ -8,8 +8,8 @@ import pytest
 from rq.job import Job
 
 from daemon.testing import queued_jobs
-from pipeline.ingest.options import IngestOptions
-from pipeline.jobqueue import SERIALIZER, IngestRequest, enqueue_ingest, enqueue_ingest_many
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.jobqueue import SERIALIZER, IngestRequest, enqueue_ingest, enqueue_ingest_many
 
 pytestmark = pytest.mark.integration
 

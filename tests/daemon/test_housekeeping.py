@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from daemon.testing import RunningDaemon, wait_for
-from pipeline.ingest.ingestor import DataIngestor
-from pipeline.ingest.options import IngestOptions
-from pipeline.settings import Settings
-from pipeline.sources import SessionManager
-from pipeline.testing import make_bars
+from trading_pipeline.ingest.ingestor import DataIngestor
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.settings import Settings
+from trading_pipeline.sources import SessionManager
+from trading_pipeline.testing import make_bars
 
 
 def _finished_session(settings: Settings, hours_old: float) -> Path:

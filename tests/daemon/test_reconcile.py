@@ -21,7 +21,7 @@ from daemon.testing import (
     queued_jobs,
     wait_for,
 )
-from pipeline.ledger import Ledger
+from trading_pipeline.ledger import Ledger
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +163,7 @@ def test_folder_source_added_while_running_is_watched_with_its_options(
 ):
     """`sources add-dir` on a running daemon: the folder is watched after the next reconcile, and its
     files are queued under that source with its timezone."""
-    from pipeline.sources import DataSourceRepository, FileDataSource
+    from trading_pipeline.sources import DataSourceRepository, FileDataSource
 
     running = start_daemon(wsettings)
     vendor = tmp_path / "vendor_x"
@@ -185,7 +185,7 @@ def test_row_left_working_by_a_failed_job_becomes_pending(wsettings, conn):
     more than MAX_ABANDONS times) leaves its row ``ingesting``; reconcile must not leave it so forever."""
     from rq.job import Job, JobStatus
 
-    from pipeline.jobqueue import SERIALIZER
+    from trading_pipeline.jobqueue import SERIALIZER
 
     path = wsettings.raw_dir / "KILLER.csv"
     path.write_bytes(csv_bytes())

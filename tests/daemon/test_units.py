@@ -22,7 +22,7 @@ from daemon.mounts import filesystem_type, is_network_fs, parse_mountinfo
 from daemon.notify import notify, watchdog_interval_s
 from daemon.sources import FallbackRepository, SourceMap
 from daemon.tracker import Kind
-from pipeline.settings import Settings
+from trading_pipeline.settings import Settings
 
 
 class TestNames:

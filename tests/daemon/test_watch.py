@@ -10,7 +10,7 @@ import time
 import pytest
 
 from daemon.testing import bars_csv, csv_bytes, job_paths, ledger_rows, queued_jobs, wait_for
-from pipeline.jobqueue import ingest_job_id
+from trading_pipeline.jobqueue import ingest_job_id
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import redis
 
-from pipeline.ledger import FINAL_STATUSES, FileRecord, Ledger
-from pipeline.settings import Settings
+from trading_pipeline.ledger import FINAL_STATUSES, FileRecord, Ledger
+from trading_pipeline.settings import Settings
 from workers.testing import PipelineProcess, wait_for
 
 

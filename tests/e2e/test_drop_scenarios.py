@@ -13,8 +13,8 @@ import pytest
 import redis
 from rq.job import Job
 
-from pipeline.jobqueue import SERIALIZER
-from pipeline.testing import make_bars, write_bars_csv
+from trading_pipeline.jobqueue import SERIALIZER
+from trading_pipeline.testing import make_bars, write_bars_csv
 from workers.jobs import TEST_PAUSE_ENV
 from workers.testing import wait_for
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.testing import make_bars, write_bars_csv
+from trading_pipeline.testing import make_bars, write_bars_csv
 from workers.testing import PipelineProcess, wait_for
 
 pytestmark = pytest.mark.integration

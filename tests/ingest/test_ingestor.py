@@ -10,13 +10,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipeline.errors import StoreError, UsageError
-from pipeline.ingest.ingestor import DataIngestor, file_sha256
-from pipeline.ingest.options import IngestOptions
-from pipeline.ledger import Ledger
-from pipeline.settings import Settings
-from pipeline.store import BarStore
-from pipeline.testing import make_bars, write_bars_csv
+from trading_pipeline.errors import StoreError, UsageError
+from trading_pipeline.ingest.ingestor import DataIngestor, file_sha256
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.ledger import Ledger
+from trading_pipeline.settings import Settings
+from trading_pipeline.store import BarStore
+from trading_pipeline.testing import make_bars, write_bars_csv
 
 CHICAGO = IngestOptions(tz="America/Chicago")
 
@@ -137,7 +137,7 @@ class TestDuplicatesAndVersions:
         self, ingestor: DataIngestor, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Above the overlap size the hash runs while reading; the second copy is still a duplicate."""
-        monkeypatch.setattr("pipeline.ingest.ingestor.OVERLAPPED_HASH_BYTES", 0)
+        monkeypatch.setattr("trading_pipeline.ingest.ingestor.OVERLAPPED_HASH_BYTES", 0)
         first = bars_csv(tmp_path / "MES_1m.csv")
         copy = tmp_path / "again" / "MES_1m.csv"
         copy.parent.mkdir()
@@ -210,7 +210,7 @@ class TestRejections:
         def broken(_path: Path, _options: IngestOptions) -> None:
             raise ValueError("unexpected layout")
 
-        monkeypatch.setattr("pipeline.ingest.reader.read_file", broken)
+        monkeypatch.setattr("trading_pipeline.ingest.reader.read_file", broken)
         report = ingestor.ingest(bars_csv(tmp_path / "MES_1m.csv"), CHICAGO)
         assert report.status == "rejected"
         assert report.errors[0].check == "readable"
@@ -231,7 +231,9 @@ class TestCallers:
         """The RQ job passes the sha256 it just verified; the ingestor uses it as is."""
         path = bars_csv(tmp_path / "MES_1m.csv")
         sha = file_sha256(path)
-        monkeypatch.setattr("pipeline.ingest.ingestor.file_sha256", lambda _p: pytest.fail("hashed twice"))
+        monkeypatch.setattr(
+            "trading_pipeline.ingest.ingestor.file_sha256", lambda _p: pytest.fail("hashed twice")
+        )
         assert ingestor.ingest(path, CHICAGO, sha256=sha).sha256 == sha
 
 

@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from pipeline.ingest.ingestor import DataIngestor
-from pipeline.ingest.options import IngestOptions
-from pipeline.names import DATA_SUFFIXES
-from pipeline.settings import Settings
+from trading_pipeline.ingest.ingestor import DataIngestor
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.names import DATA_SUFFIXES
+from trading_pipeline.settings import Settings
 
 HEADER = "datetime,open,high,low,close,volume\n"
 ROWS = "".join(f"2024-01-02 09:{m:02d}:00,100,101,99,100.5,10\n" for m in range(30))

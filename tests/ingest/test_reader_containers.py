@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from pipeline.errors import IngestError
+from trading_pipeline.errors import IngestError
 
 
 def _parquet(table: pa.Table, metadata: dict[bytes, bytes] | None = None) -> bytes:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import UsageError
-from pipeline.ingest.profiles import PROFILES, get_profile
+from trading_pipeline.errors import UsageError
+from trading_pipeline.ingest.profiles import PROFILES, get_profile
 
 KLINE = (
     "1637971200000,0.00002853,0.00002854,0.00002851,0.00002854,36304.2,"

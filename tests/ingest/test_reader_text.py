@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 import zstandard
 
-from pipeline.errors import IngestError
-from pipeline.schema import TIMESTAMP_TYPE
+from trading_pipeline.errors import IngestError
+from trading_pipeline.schema import TIMESTAMP_TYPE
 
 PLAIN = (
     "datetime,open,high,low,close,volume\n"

@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipeline.ingest.options import IngestOptions
-from pipeline.ingest.parsed import ParsedFile
-from pipeline.ingest.reader import read_file
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.ingest.parsed import ParsedFile
+from trading_pipeline.ingest.reader import read_file
 
 VENDOR_FILES = [
     "backtrader/2006-min-005.txt",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import UsageError
-from pipeline.ingest.symbols import normalise_symbol, symbol_from_name
+from trading_pipeline.errors import UsageError
+from trading_pipeline.ingest.symbols import normalise_symbol, symbol_from_name
 
 
 @pytest.mark.parametrize(

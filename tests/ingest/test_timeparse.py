@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipeline.errors import UsageError
-from pipeline.ingest.timeparse import epoch_to_utc, epoch_unit, localize
+from trading_pipeline.errors import UsageError
+from trading_pipeline.ingest.timeparse import epoch_to_utc, epoch_unit, localize
 
 
 def _naive(*stamps: str) -> pa.Array:

@@ -18,12 +18,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipeline.embedded_redis import free_port
-from pipeline.ledger import Ledger
-from pipeline.report import FileReport, SymbolResult
-from pipeline.schema import conform
-from pipeline.settings import Settings
-from pipeline.store import BarStore
+from trading_pipeline.embedded_redis import free_port
+from trading_pipeline.ledger import Ledger
+from trading_pipeline.report import FileReport, SymbolResult
+from trading_pipeline.schema import conform
+from trading_pipeline.settings import Settings
+from trading_pipeline.store import BarStore
 
 StoreBars = Callable[..., FileReport]
 
@@ -61,7 +61,7 @@ def reject_file(
     settings: Settings, source_id: str, path: str, reason: str, *, sha256: str = "f" * 64
 ) -> None:
     """Record a rejection in the ledger as ingest would."""
-    from pipeline.report import Finding
+    from trading_pipeline.report import Finding
 
     report = FileReport(path=path, status="rejected", sha256=sha256, source_id=source_id)
     report.add(Finding("ohlc", reason))
@@ -100,8 +100,8 @@ def ingest(settings: Settings) -> Callable[..., FileReport]:
 
 def ingest_file(settings: Settings, path: Path, source_id: str, **options: str) -> FileReport:
     """Ingest ``path`` with the real DataIngestor into ``source_id``."""
-    from pipeline.ingest.ingestor import DataIngestor
-    from pipeline.ingest.options import IngestOptions
+    from trading_pipeline.ingest.ingestor import DataIngestor
+    from trading_pipeline.ingest.options import IngestOptions
 
     opts = IngestOptions(source_id=source_id, **options)  # type: ignore[arg-type]
     return DataIngestor(settings).ingest(path, opts)

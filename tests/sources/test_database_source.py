@@ -8,10 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.errors import ConflictingBarsError, SourceError, UsageError
-from pipeline.settings import Settings
-from pipeline.sources import DatabaseDataSource, DataSourceRepository, PipelineDataLoader, SymbolNotFoundError
-from pipeline.testing import make_bars
+from trading_pipeline.errors import ConflictingBarsError, SourceError, UsageError
+from trading_pipeline.settings import Settings
+from trading_pipeline.sources import (
+    DatabaseDataSource,
+    DataSourceRepository,
+    PipelineDataLoader,
+    SymbolNotFoundError,
+)
+from trading_pipeline.testing import make_bars
 
 pytestmark = pytest.mark.postgres
 

@@ -8,10 +8,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipeline.errors import SourceError, SourceNotFoundError
-from pipeline.settings import Settings
-from pipeline.sources import DataSourceRepository, FileDataSource, PipelineDataLoader, SymbolNotFoundError
-from pipeline.testing import make_bars, write_bars_csv
+from trading_pipeline.errors import SourceError, SourceNotFoundError
+from trading_pipeline.settings import Settings
+from trading_pipeline.sources import (
+    DataSourceRepository,
+    FileDataSource,
+    PipelineDataLoader,
+    SymbolNotFoundError,
+)
+from trading_pipeline.testing import make_bars, write_bars_csv
 
 
 class TestDefaults:
@@ -72,7 +77,7 @@ def test_pattern_4_programmatic_api(tmp_path: Path, data_dir: Path, ingest: Any)
     ingest(user_files / "MES_1m.csv", "my_data", tz="America/Chicago")  # real DataIngestor
 
     # --- as in DATA_INGESTION_ARCHITECTURE.md, Pattern 4 ---
-    from pipeline.sources import DataSourceRepository, FileDataSource, PipelineDataLoader
+    from trading_pipeline.sources import DataSourceRepository, FileDataSource, PipelineDataLoader
 
     repo = DataSourceRepository(data_folder)
     source = FileDataSource(source_id="my_data", raw_data_dir=str(user_files))
@@ -102,7 +107,7 @@ def test_new_version_of_a_file_replaces_its_bars(settings: Settings, ingest: Any
 
 def test_two_real_files_with_conflicting_bars_fail_to_load(settings: Settings, ingest: Any) -> None:
     """Two ingested files disagreeing about one bar make load fail, naming both files."""
-    from pipeline.errors import ConflictingBarsError
+    from trading_pipeline.errors import ConflictingBarsError
 
     bars = make_bars(30, tz=None)
     changed = bars.copy()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import UnsafeNameError, UsageError
-from pipeline.names import (
+from trading_pipeline.errors import UnsafeNameError, UsageError
+from trading_pipeline.names import (
     candidate_files,
     check_session_id,
     check_source_id,

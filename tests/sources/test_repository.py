@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import SourceError, SourceExistsError, SourceNotFoundError, UsageError
-from pipeline.ingest.options import IngestOptions
-from pipeline.ledger import Ledger
-from pipeline.settings import Settings
-from pipeline.sources import DataSourceRepository, FileDataSource, SessionManager
-from pipeline.testing import make_bars
+from trading_pipeline.errors import SourceError, SourceExistsError, SourceNotFoundError, UsageError
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.ledger import Ledger
+from trading_pipeline.settings import Settings
+from trading_pipeline.sources import DataSourceRepository, FileDataSource, SessionManager
+from trading_pipeline.testing import make_bars
 
 
 @pytest.fixture
@@ -203,8 +203,8 @@ REGISTER_MANY = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from pipeline.settings import Settings
-    from pipeline.sources import DataSourceRepository, FileDataSource
+    from trading_pipeline.settings import Settings
+    from trading_pipeline.sources import DataSourceRepository, FileDataSource
 
     data_dir, prefix, count, base = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     for i in range(count):

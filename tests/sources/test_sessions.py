@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import SourceNotFoundError, UnsafeNameError, UsageError
-from pipeline.ledger import Ledger
-from pipeline.report import FileReport
-from pipeline.settings import Settings
-from pipeline.sources import DataSourceRepository, SessionManager, UploadDataSource
-from pipeline.sources.sessions import new_session_id
-from pipeline.testing import make_bars
+from trading_pipeline.errors import SourceNotFoundError, UnsafeNameError, UsageError
+from trading_pipeline.ledger import Ledger
+from trading_pipeline.report import FileReport
+from trading_pipeline.settings import Settings
+from trading_pipeline.sources import DataSourceRepository, SessionManager, UploadDataSource
+from trading_pipeline.sources.sessions import new_session_id
+from trading_pipeline.testing import make_bars
 
 
 @pytest.fixture
@@ -220,8 +220,8 @@ class TestCleanup:
 
 ADD_MANY = """
 import sys
-from pipeline.settings import Settings
-from pipeline.sources import SessionManager
+from trading_pipeline.settings import Settings
+from trading_pipeline.sources import SessionManager
 
 data_dir, session_id, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
 sessions = SessionManager(Settings.from_env({}, data_dir=data_dir))

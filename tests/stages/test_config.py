@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.stages import RunConfig, build_config, parse_timeframe
+from trading_pipeline.errors import ConfigError
+from trading_pipeline.stages import RunConfig, build_config, parse_timeframe
 
 
 def test_defaults_are_the_documented_standard_set() -> None:

@@ -19,9 +19,9 @@ import redis
 from rq.job import Job
 from rq.registry import DeferredJobRegistry
 
-from pipeline.jobqueue import PIPELINE_QUEUE, SERIALIZER
-from pipeline.settings import Settings
-from pipeline.stages import (
+from trading_pipeline.jobqueue import PIPELINE_QUEUE, SERIALIZER
+from trading_pipeline.settings import Settings
+from trading_pipeline.stages import (
     RunConfig,
     build_config,
     compute_features,
@@ -29,7 +29,7 @@ from pipeline.stages import (
     start_run,
     wait_for_run,
 )
-from pipeline.testing import make_bars, write_bars_csv
+from trading_pipeline.testing import make_bars, write_bars_csv
 
 pytestmark = pytest.mark.integration
 

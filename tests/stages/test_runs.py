@@ -12,10 +12,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.settings import Settings
-from pipeline.stages import build_config, read_run, run_dir, run_inline, start_run
-from pipeline.stages.runs import create_run, new_run_id, update_run
-from pipeline.testing import make_bars
+from trading_pipeline.settings import Settings
+from trading_pipeline.stages import build_config, read_run, run_dir, run_inline, start_run
+from trading_pipeline.stages.runs import create_run, new_run_id, update_run
+from trading_pipeline.testing import make_bars
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_feature_values_are_finite_and_labels_complete(settings: Settings, two_s
 
 def test_a_late_finish_does_not_undo_a_recorded_failure(settings: Settings) -> None:
     """The waiter marked the splits job failed (gone from Redis); the job then finishes anyway."""
-    from pipeline.stages.execute import _finished, mark_failed
+    from trading_pipeline.stages.execute import _finished, mark_failed
 
     run_id = create_run(settings, build_config(symbols="MES"), mode="rq")["run_id"]
     update_run(settings, run_id, lambda r: mark_failed(r, "MES", "splits", "job gone from Redis"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from pipeline.schema import TIMESTAMP_TYPE
-from pipeline.validation.bars import shift_to_open, split_by_symbol
+from trading_pipeline.schema import TIMESTAMP_TYPE
+from trading_pipeline.validation.bars import shift_to_open, split_by_symbol
 
 MINUTE_NS = 60 * 10**9
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipeline.report import MAX_REPORTED_ROWS, Finding
-from pipeline.schema import TIMESTAMP_TYPE
-from pipeline.testing import make_bars
-from pipeline.validation import (
+from trading_pipeline.report import MAX_REPORTED_ROWS, Finding
+from trading_pipeline.schema import TIMESTAMP_TYPE
+from trading_pipeline.testing import make_bars
+from trading_pipeline.validation import (
     COLUMNS,
     CONFLICTING_DUPLICATES,
     DUPLICATE_ROWS,

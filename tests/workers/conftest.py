@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import Settings
+from trading_pipeline.settings import Settings
 from workers.testing import PipelineProcess
 
 Spawn = Callable[..., PipelineProcess]

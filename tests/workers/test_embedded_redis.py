@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from pipeline.embedded_redis import EmbeddedRedis, resolve_redis_url
-from pipeline.settings import Settings
+from trading_pipeline.embedded_redis import EmbeddedRedis, resolve_redis_url
+from trading_pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ import pytest
 import redis
 from rq.job import Job, JobStatus
 
-from pipeline.jobqueue import SERIALIZER
-from pipeline.ledger import Ledger
-from pipeline.settings import Settings
+from trading_pipeline.jobqueue import SERIALIZER
+from trading_pipeline.ledger import Ledger
+from trading_pipeline.settings import Settings
 from workers.jobs import TEST_PAUSE_ENV
 from workers.testing import drop_csv, enqueue, parquet_rows, wait_for
 

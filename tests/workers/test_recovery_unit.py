@@ -13,11 +13,11 @@ import fakeredis
 import pytest
 from rq.job import Job
 
-from pipeline.ingest.options import IngestOptions
-from pipeline.jobqueue import INGEST_JOB, SERIALIZER
-from pipeline.ledger import Ledger
-from pipeline.recovery import worker_is_dead
-from pipeline.settings import Settings
+from trading_pipeline.ingest.options import IngestOptions
+from trading_pipeline.jobqueue import INGEST_JOB, SERIALIZER
+from trading_pipeline.ledger import Ledger
+from trading_pipeline.recovery import worker_is_dead
+from trading_pipeline.settings import Settings
 from workers import jobs
 from workers.worker import _horse_killed
 

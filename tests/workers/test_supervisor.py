@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.supervisor import Service, Supervisor
+from trading_pipeline.supervisor import Service, Supervisor
 from workers.testing import wait_for
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,238 @@
+"""`pipeline ingest` and `pipeline validate`: run the DataIngestor in this process, no Redis needed.
+
+A PATH may be a folder: every supported file under it is taken (recursively, sorted, skipping hidden and
+temporary names such as ``.x.csv`` or ``x.csv.part``). Supported means a data suffix: .csv .txt .tsv .gz
+.zst .parquet .pq .zip .dbn. Files given by name are always taken, whatever their suffix: detection
+is by content.
+
+Exit codes: 0 nothing rejected, 1 a file was rejected, 2 a usage error (unknown zone, missing path...).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from trading_pipeline.cli.common import console, err_console, exits_cleanly, load_settings, print_json
+from trading_pipeline.errors import UsageError
+from trading_pipeline.ingest.ingestor import DataIngestor
+from trading_pipeline.ingest.options import BarLabel, IngestOptions
+from trading_pipeline.ingest.symbols import normalise_symbol
+from trading_pipeline.ingest.timeparse import zone
+from trading_pipeline.names import candidate_files, check_source_id
+from trading_pipeline.report import FileReport
+
+__all__ = ["collect_files", "register"]
+
+
+class BarLabelChoice(StrEnum):
+    open = "open"
+    close = "close"
+
+
+PathsArg = Annotated[
+    list[Path], typer.Argument(help="Files or folders to read.", metavar="PATH", show_default=False)
+]
+SymbolOpt = Annotated[
+    str | None, typer.Option("--symbol", help="Symbol of the bars (else from the data or the file name).")
+]
+TzOpt = Annotated[
+    str | None, typer.Option("--tz", help="IANA zone of naive timestamps, e.g. America/Chicago.")
+]
+LabelOpt = Annotated[
+    BarLabelChoice | None,
+    typer.Option("--bar-label", help="'close' if bars are stamped with their close time (moved to open)."),
+]
+SourceOpt = Annotated[str, typer.Option("--source", help="Data source id the bars belong to.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add `ingest` and `validate` to `app`."""
+    app.command("ingest")(ingest)
+    app.command("validate")(validate)
+
+
+@exits_cleanly
+def ingest(
+    paths: PathsArg,
+    symbol: SymbolOpt = None,
+    tz: TzOpt = None,
+    bar_label: LabelOpt = None,
+    source: SourceOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate bar files and store the accepted ones as canonical UTC Parquet."""
+    _run(paths, _options(symbol, tz, bar_label, source), dry_run=False, as_json=as_json)
+
+
+@exits_cleanly
+def validate(
+    paths: PathsArg,
+    symbol: SymbolOpt = None,
+    tz: TzOpt = None,
+    bar_label: LabelOpt = None,
+    source: SourceOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Check bar files and report what ingest would do; writes nothing (and does not look for duplicates)."""
+    _run(paths, _options(symbol, tz, bar_label, source), dry_run=True, as_json=as_json)
+
+
+def _options(
+    symbol: str | None, tz: str | None, bar_label: BarLabelChoice | None, source: str
+) -> IngestOptions:
+    """Usage errors surface before any file is touched."""
+    if tz is not None:
+        zone(tz)
+    if symbol is not None and normalise_symbol(symbol) is None:
+        raise UsageError(f"invalid symbol {symbol!r}: use letters, digits, '.', '_' or '-'")
+    check_source_id(source)
+    label: BarLabel | None = None
+    if bar_label is not None:
+        label = "close" if bar_label is BarLabelChoice.close else "open"
+    return IngestOptions(symbol=symbol, tz=tz, bar_label=label, source_id=source)
+
+
+def collect_files(paths: list[Path]) -> list[Path]:
+    """The files to process, in the order given; folders expand to their supported files."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = candidate_files(path)
+            if not found:
+                raise UsageError(f"no supported bar files in folder {path}")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    return files
+
+
+def _run(paths: list[Path], options: IngestOptions, *, dry_run: bool, as_json: bool) -> None:
+    files = collect_files(paths)
+    ingestor = DataIngestor(load_settings())
+    action = ingestor.validate if dry_run else ingestor.ingest
+    reports: list[FileReport] = []
+    with _FileProgress(len(files), show=len(files) > 1 and not as_json) as progress:
+        for path in files:
+            reports.append(action(path, options, progress=progress.callback(path)))
+            progress.advance()
+    if as_json:
+        print_json({"files": [report.to_json() for report in reports]})
+    else:
+        render_reports(reports)
+    raise typer.Exit(1 if any(report.rejected for report in reports) else 0)
+
+
+class _FileProgress:
+    """A bar on stderr (stdout stays clean for pipes) showing the file and the ingest stage."""
+
+    def __init__(self, total: int, *, show: bool) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} files"),
+            console=err_console,
+            transient=True,
+            disable=not show,
+        )
+        self.task = self.bar.add_task("", total=total)
+
+    def __enter__(self) -> _FileProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.bar.stop()
+
+    def callback(self, path: Path) -> Callable[[str, int], None]:
+        def update(stage: str, _percent: int) -> None:
+            self.bar.update(self.task, description=f"{path.name}: {stage}")
+
+        return update
+
+    def advance(self) -> None:
+        self.bar.advance(self.task)
+
+
+# --- the human summary -------------------------------------------------------------------------------
+STATUS_STYLES = {"ingested": "green", "validated": "green", "duplicate": "cyan", "rejected": "bold red"}
+
+
+def render_reports(reports: list[FileReport]) -> None:
+    """A summary table, then each file's errors and warnings (with rows and hints), then a count."""
+    base = _common_folder(reports)
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("file", overflow="fold", ratio=3)
+    table.add_column("status", no_wrap=True)
+    table.add_column("profile", overflow="fold", ratio=2)
+    table.add_column("interval", no_wrap=True)
+    table.add_column("symbols", overflow="fold", ratio=1)
+    table.add_column("rows", justify="right", no_wrap=True)
+    table.add_column("range (UTC)", overflow="fold", ratio=2)
+    for report in reports:
+        style = STATUS_STYLES.get(report.status, "")
+        table.add_row(
+            escape(str(Path(report.path).relative_to(base)) if base != Path("/") else report.path),
+            f"[{style}]{report.status}[/]" if style else report.status,
+            report.profile or "-",
+            report.interval or "-",
+            escape(", ".join(report.symbols)) or "-",
+            f"{report.total_rows:,}",
+            _time_range(report),
+        )
+    console.print(table)
+    for report in reports:
+        if report.errors or report.warnings:
+            console.print(f"[bold]{escape(_display(report.path))}[/]")
+            for finding in report.errors:
+                console.print(
+                    f"  [red]error[/]   {finding.check}: {escape(finding.message)}", highlight=False
+                )
+            for finding in report.warnings:
+                console.print(
+                    f"  [yellow]warning[/] {finding.check}: {escape(finding.message)}", highlight=False
+                )
+    counts = Counter(report.status for report in reports)
+    console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())), highlight=False)
+
+
+def _common_folder(reports: list[FileReport]) -> Path:
+    """The table shows paths below the folder all files share; the findings below show them in full."""
+    folders = [str(Path(report.path).parent) for report in reports]
+    return Path(os.path.commonpath(folders)) if folders else Path("/")
+
+
+def _display(path: str) -> str:
+    """Relative to the working folder when inside it: shorter and what the user typed."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _time_range(report: FileReport) -> str:
+    """Compact: dates only for daily bars, one date when the file covers a single day."""
+    starts = [s.start for s in report.symbols.values() if s.start]
+    ends = [s.end for s in report.symbols.values() if s.end]
+    if not starts or not ends:
+        return "-"
+    first, last = min(starts), max(ends)
+    if first.time() == last.time() == time(0):
+        return f"{first:%Y-%m-%d} → {last:%Y-%m-%d}"
+    if first.date() == last.date():
+        return f"{first:%Y-%m-%d %H:%M}–{last:%H:%M}"
+    return f"{first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M}"

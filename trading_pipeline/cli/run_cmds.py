@@ -1,0 +1,270 @@
+"""`pipeline run`, `pipeline status`, `pipeline rerun`: the research pipeline from the terminal.
+
+Exit codes: 0 the run succeeded (or was submitted, without --wait), 1 it failed, 2 a usage error.
+Progress goes to stderr, so ``--json`` leaves exactly one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import redis
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from trading_pipeline.cli.common import console, err_console, exits_cleanly, load_settings, print_json
+from trading_pipeline.embedded_redis import resolve_redis_url
+from trading_pipeline.errors import QueueUnavailableError
+from trading_pipeline.jobqueue import connect_redis
+from trading_pipeline.settings import Settings
+from trading_pipeline.stages.config import RunConfig, build_config
+from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run, wait_for_run
+from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, list_runs, progress, read_run
+
+__all__ = ["register"]
+
+Inline = Annotated[bool, typer.Option("--inline", help="Run in this process; needs no Redis or workers.")]
+Wait = Annotated[bool, typer.Option("--wait", help="Block with a progress bar until the run finishes.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")]
+
+
+@exits_cleanly
+def run(
+    symbols: Annotated[str | None, typer.Option(help="Comma-separated; default: every symbol.")] = None,
+    data_source: Annotated[str | None, typer.Option(help="Source id; default 'default' (data/raw).")] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Resample to e.g. 5min, 1h, 1d.")] = None,
+    horizons: Annotated[str | None, typer.Option(help="Label horizons in bars, e.g. 5,15,60.")] = None,
+    splits: Annotated[str | None, typer.Option(help="train,val,test ratios, e.g. 0.7,0.15,0.15.")] = None,
+    session: Annotated[str | None, typer.Option(help="Keep bars opening in HH:MM-HH:MM.")] = None,
+    session_tz: Annotated[str | None, typer.Option(help="Zone of --session (default UTC).")] = None,
+    label_threshold: Annotated[float | None, typer.Option(help="Flat band in vol*sqrt(h) units.")] = None,
+    min_class_share: Annotated[float | None, typer.Option(help="Fail when a label class is rarer.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="run.toml; flags override it.")] = None,
+    wait: Wait = False,
+    inline: Inline = False,
+    as_json: Json = False,
+) -> None:
+    """Start a research run: load, clean, features, labels, splits for each symbol."""
+    settings = load_settings()
+    cfg = build_config(
+        config,
+        symbols=symbols,
+        data_source=data_source,
+        timeframe=timeframe,
+        horizons=horizons,
+        splits=splits,
+        session=session,
+        session_tz=session_tz,
+        label_threshold=label_threshold,
+        min_class_share=min_class_share,
+    )
+    cfg = check_symbols(settings, cfg)
+    _launch(settings, cfg, wait=wait, inline=inline, as_json=as_json)
+
+
+@exits_cleanly
+def rerun(
+    run_id: Annotated[str, typer.Argument(help="The run to repeat.")],
+    from_stage: Annotated[
+        str, typer.Option(help=f"First stage to recompute: {', '.join(STAGE_NAMES)}.")
+    ] = "load",
+    wait: Wait = False,
+    inline: Inline = False,
+    as_json: Json = False,
+) -> None:
+    """Repeat a run with the same config under a new run id, reusing outputs of stages before --from-stage."""
+    settings = load_settings()
+    cfg, old = prepare_rerun(settings, run_id, from_stage)
+    if from_stage == STAGE_NAMES[0]:
+        check_symbols(settings, cfg)
+    _launch(settings, cfg, wait=wait, inline=inline, as_json=as_json, from_stage=from_stage, old=old)
+
+
+def _launch(
+    settings: Settings,
+    cfg: RunConfig,
+    *,
+    wait: bool,
+    inline: bool,
+    as_json: bool,
+    from_stage: str = "load",
+    old: dict[str, Any] | None = None,
+) -> None:
+    connection = None if inline else _connect(settings)
+    record = start_run(settings, cfg, connection=connection, from_stage=from_stage, rerun_of=old)
+    run_id = record["run_id"]
+    if not as_json:
+        err_console.print(
+            f"run [bold]{run_id}[/] ({', '.join(cfg.symbols)}) {'running' if inline else 'queued'}"
+        )
+    if connection is None:
+        with _progress(record) as watch:
+            record = run_inline(settings, run_id, watch)
+    elif wait:
+        with _progress(record) as watch:
+            record = wait_for_run(settings, run_id, connection, watch)
+    else:
+        if as_json:
+            print_json(record)
+        else:
+            console.print(f"submitted {run_id}; follow it with `pipeline status {run_id}`")
+        return
+    _finish(record, as_json)
+
+
+def _connect(settings: Settings) -> redis.Redis:
+    """Redis from REDIS_URL or a running `pipeline up`; the error suggests `pipeline up` or --inline."""
+    url = resolve_redis_url(settings)
+    if url is None:
+        raise QueueUnavailableError(
+            url="(unset)", reason="REDIS_URL is not set and no `pipeline up` is running"
+        )
+    return connect_redis(url)
+
+
+class _progress:
+    """A rich progress bar per symbol, fed with run records; lives on stderr."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.bar = Progress(
+            TextColumn("{task.fields[symbol]:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+        )
+        self.tasks = {
+            sym: self.bar.add_task("queued", total=len(STAGE_NAMES), symbol=sym) for sym in record["symbols"]
+        }
+
+    def __enter__(self) -> _progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        for sym, state in record["symbols"].items():
+            stages = state["stages"]
+            done = sum(s["status"] in ("done", "reused") for s in stages.values())
+            current = next((n for n, s in stages.items() if s["status"] in ("running", "failed")), "")
+            label = state["status"] if state["status"] in ("done", "failed") else current or "queued"
+            if record.get("workers") == 0 and label == "queued":
+                label = "queued: no worker on the pipeline queue (start `pipeline worker` or `pipeline up`)"
+            self.bar.update(self.tasks[sym], completed=done, description=label)
+
+
+def _finish(record: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(record)
+    else:
+        _print_run(record)
+    if record["status"] != "succeeded":
+        raise typer.Exit(1)
+
+
+@exits_cleanly
+def status(
+    run_id: Annotated[str | None, typer.Argument(help="Show one run; default: list all runs.")] = None,
+    as_json: Json = False,
+) -> None:
+    """List runs, or show one run's stages, timings, row counts and failure."""
+    settings = load_settings()
+    if run_id:
+        record = _refreshed(settings, read_run(settings, run_id))
+        if as_json:
+            print_json(record)
+        else:
+            _print_run(record)
+        return
+    runs = list_runs(settings)
+    if as_json:
+        print_json({"runs": [_summary(r) for r in runs]})
+        return
+    if not runs:
+        console.print(f"no runs yet in {settings.runs_dir}; start one with `pipeline run --symbols ...`")
+        return
+    table = Table()
+    table.add_column("run", no_wrap=True)  # people copy ids: never cut them
+    table.add_column("status", no_wrap=True)
+    for name in ("steps", "source", "symbols"):
+        table.add_column(name)
+    for r in runs:
+        s = _summary(r)
+        table.add_row(s["run_id"], s["status"], s["progress"], s["data_source"], ",".join(s["symbols"]))
+    console.print(table)
+
+
+def _refreshed(settings: Settings, record: dict[str, Any]) -> dict[str, Any]:
+    """An unfinished RQ run is checked against RQ first, so a job whose worker died shows as failed."""
+    if record["mode"] != "rq" or is_finished(record):
+        return record
+    url = resolve_redis_url(settings)
+    if url is None:
+        return record
+    from trading_pipeline.stages.queue import reconcile
+
+    try:
+        reconcile(connect_redis(url), settings, record["run_id"])
+    except (QueueUnavailableError, redis.RedisError):
+        return record  # status works without Redis: show what run.json says
+    return read_run(settings, record["run_id"])
+
+
+def _summary(record: dict[str, Any]) -> dict[str, Any]:
+    done, total = progress(record)
+    return {
+        "run_id": record["run_id"],
+        "created_at": record["created_at"],
+        "status": record["status"],
+        "progress": f"{done}/{total}",
+        "data_source": record["data_source"],
+        "symbols": list(record["symbols"]),
+        "failure": record.get("failure"),
+    }
+
+
+def _print_run(record: dict[str, Any]) -> None:
+    done, total = progress(record)
+    console.print(
+        f"run [bold]{record['run_id']}[/]  {record['status']}  {done}/{total} steps  "
+        f"source {record['data_source']}  created {record['created_at']}",
+        highlight=False,
+    )
+    table = Table("symbol", "stage", "status", "seconds", "rows", "notes")
+    for sym, state in record["symbols"].items():
+        for name in STAGE_NAMES:
+            stage = state["stages"][name]
+            seconds = f"{stage['seconds']:.2f}" if "seconds" in stage else ""
+            rows = f"{stage['rows_out']:,}" if "rows_out" in stage else ""
+            table.add_row(
+                sym if name == STAGE_NAMES[0] else "", name, stage["status"], seconds, rows, _note(stage)
+            )
+        if state["outputs"]:
+            parts = ", ".join(f"{n} {o['rows']:,}" for n, o in state["outputs"].items())
+            table.add_row("", "", "", "", "", f"outputs: {parts}")
+    console.print(table)
+    for failure in record.get("failures", []):
+        console.print(
+            f"[red]failed[/] {failure['stage']} for {failure['symbol']}: {failure['reason']}", highlight=False
+        )
+
+
+def _note(stage: dict[str, Any]) -> str:
+    """The one check a person wants to see per stage."""
+    checks = stage.get("checks", {})
+    for key in ("invalid_rows_dropped", "warmup_rows_dropped", "trailing_rows_dropped", "purge_bars"):
+        if key in checks:
+            return f"{key.replace('_', ' ')}: {checks[key]}"
+    return str(stage.get("reason", ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `run`, `status` and `rerun`."""
+    app.command("run")(run)
+    app.command("status")(status)
+    app.command("rerun")(rerun)

@@ -1,0 +1,294 @@
+"""`pipeline sources ...`: list, inspect, preview, add, upload, activate and remove data sources.
+
+Every command reads and writes the shared repository in the data folder, so what one prints is what
+the daemon, the workers and the UI see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from trading_pipeline.cli.common import console, exits_cleanly, load_settings, print_json
+from trading_pipeline.errors import UsageError
+from trading_pipeline.report import FileReport
+from trading_pipeline.settings import Settings
+from trading_pipeline.sources import (
+    DataSourceMetadata,
+    DataSourceRepository,
+    FileDataSource,
+    SessionManager,
+    StoredDataSource,
+)
+from trading_pipeline.sources.sync import ingest_source_files, unfinished_files
+
+__all__ = ["register", "sources_app"]
+
+sources_app = typer.Typer(
+    name="sources", help="Data sources: folders, upload sessions, databases.", no_args_is_help=True
+)
+
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+TZ_OPT = typer.Option(
+    None, "--tz", help="IANA zone of naive timestamps in these files, e.g. America/Chicago."
+)
+LABEL_OPT = typer.Option(None, "--bar-label", help="'close' if bars are stamped with their close time.")
+NO_INGEST_OPT = typer.Option(False, "--no-ingest", help="Only register; the daemon ingests the files.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `sources` group to `app`."""
+    app.add_typer(sources_app, name="sources")
+
+
+def _repo() -> tuple[Settings, DataSourceRepository]:
+    settings = load_settings()
+    return settings, DataSourceRepository(settings)
+
+
+@sources_app.command("list")
+@exits_cleanly
+def list_sources(as_json: bool = JSON_OPT) -> None:
+    """List every source with symbols, rows, range and validation state (read from the ledger)."""
+    _, repo = _repo()
+    listing, active = repo.list_sources(), repo.active_source_id()
+    if as_json:
+        print_json({"active": active, "sources": [_meta_json(m, active) for m in listing.values()]})
+        return
+    table = Table("id", "type", "symbols", "rows", "from", "to", "files", "state", title="data sources")
+    for meta in listing.values():
+        marker = " [bold green](active)[/]" if meta.source_id == active else ""
+        start, end = meta.date_range or ("", "")
+        table.add_row(
+            f"{meta.source_id}{marker}",
+            meta.source_type,
+            _symbols_text(meta.symbols),
+            f"{meta.row_count:,}",
+            start[:16],
+            end[:16],
+            str(meta.file_count),
+            _state(meta),
+        )
+    console.print(table)
+
+
+@sources_app.command("show")
+@exits_cleanly
+def show(source_id: str = typer.Argument(..., help="Source id."), as_json: bool = JSON_OPT) -> None:
+    """One source in detail: location, options, per-symbol ranges, validation errors."""
+    _, repo = _repo()
+    meta = repo.get_source(source_id).get_metadata()
+    if as_json:
+        print_json(_meta_json(meta, repo.active_source_id()))
+        return
+    console.print(f"[bold]{meta.source_id}[/] ({meta.source_type}) {meta.location}", highlight=False)
+    options = {k: v for k, v in meta.options.items() if v is not None and k != "raw_data_dir"}
+    console.print(f"options: {options or 'none'}; files: {meta.file_count}, pending: {meta.pending_files}")
+    console.print(f"state: {_state(meta)}; columns: {', '.join(meta.columns) or '-'}")
+    table = Table("symbol", "rows", "from", "to", "files")
+    for symbol, info in meta.symbol_info.items():
+        table.add_row(symbol, f"{info.rows:,}", info.start or "", info.end or "", str(info.files))
+    console.print(table)
+    for error in meta.validation_errors:
+        console.print(f"[red]error:[/] {error}", highlight=False)
+
+
+@sources_app.command("preview")
+@exits_cleanly
+def preview(
+    source_id: str = typer.Argument(..., help="Source id."),
+    symbol: str = typer.Argument(..., help="Symbol to show."),
+    rows: int = typer.Option(10, "--rows", min=1, help="How many bars."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """The first bars of a symbol, as the pipeline will load them."""
+    _, repo = _repo()
+    frame = repo.get_source(source_id).preview(symbol, rows)
+    if as_json:
+        print_json({"source": source_id, "symbol": symbol, "rows": _records(frame)})
+        return
+    table = Table(*map(str, frame.columns), title=f"{source_id} {symbol}")
+    for record in frame.itertuples(index=False):
+        table.add_row(*(_cell(v) for v in record))
+    console.print(table)
+
+
+@sources_app.command("remove")
+@exits_cleanly
+def remove(source_id: str = typer.Argument(..., help="Source id (not 'default').")) -> None:
+    """Unregister a source and delete its stored bars (and an upload's session folder). No prompt."""
+    _, repo = _repo()
+    removed = repo.remove_source(source_id)
+    console.print(
+        f"removed source {removed.source_id} ({removed.source_type}): {removed.ledger_files} ledger file(s),"
+        f" {removed.outputs} stored output(s)",
+        highlight=False,
+    )
+    for folder in removed.folders:
+        console.print(f"deleted {folder}", highlight=False)
+
+
+@sources_app.command("cleanup")
+@exits_cleanly
+def cleanup(
+    max_age_hours: float | None = typer.Option(
+        None, "--max-age-hours", help="Default: PIPELINE_SESSION_MAX_AGE_H (24)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the removed session ids as JSON."),
+) -> None:
+    """Remove finished upload sessions older than the age limit (the daemon does this hourly).
+
+    A session is kept while any of its files is not yet ingested, rejected or a duplicate, while an upload
+    into it is in progress, and while it is the active source.
+    """
+    settings = load_settings()
+    if max_age_hours is not None and max_age_hours < 0:
+        raise UsageError("--max-age-hours must be zero or more")
+    removed = SessionManager(settings).cleanup_old_sessions(max_age_hours)
+    if as_json:
+        print_json({"removed": removed})
+        return
+    for session_id in removed:
+        console.print(f"removed session {session_id}", highlight=False)
+    console.print(f"{len(removed)} session(s) removed", highlight=False)
+
+
+@sources_app.command("activate")
+@exits_cleanly
+def activate(source_id: str = typer.Argument(..., help="Source id.")) -> None:
+    """Make a source the one `pipeline run` reads when no --data-source is given."""
+    _, repo = _repo()
+    repo.set_active_source(source_id)
+    console.print(f"active source: {source_id}", highlight=False)
+
+
+@sources_app.command("add-dir")
+@exits_cleanly
+def add_dir(
+    directory: Annotated[Path, typer.Argument(help="Folder of bar files (read recursively).")],
+    source_id: str = typer.Option(..., "--id", help="New source id: letters, digits, '_' and '-'."),
+    tz: str | None = TZ_OPT,
+    bar_label: str | None = LABEL_OPT,
+    symbol_pattern: str | None = typer.Option(
+        None, "--symbol-pattern", help="Regex with (?P<symbol>...) applied to file names."
+    ),
+    no_ingest: bool = NO_INGEST_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Register a folder as a source, then ingest its files here (or leave them to the daemon)."""
+    _, repo = _repo()
+    if not directory.is_dir():
+        raise UsageError(f"not a directory: {directory}")
+    source = FileDataSource(source_id, directory, tz=tz, bar_label=bar_label, symbol_pattern=symbol_pattern)
+    repo.register_source(source_id, source)
+    if not as_json:
+        console.print(f"registered source {source_id} -> {source.raw_data_dir}", highlight=False)
+    _finish(source, no_ingest, as_json)
+
+
+@sources_app.command("upload")
+@exits_cleanly
+def upload(
+    files: Annotated[list[Path], typer.Argument(help="Files to copy into a new upload session.")],
+    tz: str | None = TZ_OPT,
+    bar_label: str | None = LABEL_OPT,
+    symbol: str | None = typer.Option(None, "--symbol", help="Symbol of every file in this session."),
+    no_ingest: bool = NO_INGEST_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Create an upload session from local files (as the web UI does) and ingest it."""
+    settings, repo = _repo()
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UsageError(f"not a file: {', '.join(missing)}")
+    sessions = SessionManager(settings, repo)
+    session_id = sessions.create_session(tz=tz, bar_label=bar_label, symbol=symbol)
+    for path in files:
+        with path.open("rb") as data:
+            sessions.add_file(session_id, path.name, data)
+    if not as_json:
+        console.print(f"upload session {session_id}: {len(files)} file(s)", highlight=False)
+    source = repo.get_source(session_id)
+    assert isinstance(source, StoredDataSource)
+    _finish(source, no_ingest, as_json)
+
+
+def _finish(source: StoredDataSource, no_ingest: bool, as_json: bool) -> None:
+    """Ingest in-process with a progress bar (unless --no-ingest), print the outcome, exit 1 on rejects."""
+    reports = [] if no_ingest else _ingest_with_progress(source, quiet=as_json)
+    if as_json:
+        print_json({"source": _meta_json(source.get_metadata(), ""), "files": [r.to_json() for r in reports]})
+    elif no_ingest:
+        console.print(f"{len(unfinished_files(source))} file(s) left for the daemon (`pipeline up`)")
+    else:
+        _print_reports(reports)
+    if any(r.rejected for r in reports):
+        raise typer.Exit(1)
+
+
+def _ingest_with_progress(source: StoredDataSource, *, quiet: bool) -> list[FileReport]:
+    todo = unfinished_files(source)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=quiet or not todo, transient=True) as progress:
+        task = progress.add_task("ingesting", total=len(todo))
+
+        def advance(path: Path, _report: FileReport) -> None:
+            progress.update(task, advance=1, description=f"ingesting {path.name}")
+
+        return ingest_source_files(source, todo, on_file=advance)
+
+
+def _print_reports(reports: list[FileReport]) -> None:
+    if not reports:
+        console.print("nothing new to ingest")
+        return
+    table = Table("file", "status", "symbols", "rows", "reason")
+    for report in reports:
+        colour = {"ingested": "green", "rejected": "red"}.get(report.status, "yellow")
+        table.add_row(
+            Path(report.path).name,
+            f"[{colour}]{report.status}[/]",
+            ", ".join(report.symbols),
+            f"{report.total_rows:,}",
+            report.reason(),
+        )
+    console.print(table)
+
+
+# --- formatting --------------------------------------------------------------------------------
+def _meta_json(meta: DataSourceMetadata, active: str) -> dict[str, Any]:
+    return {**meta.to_json(), "active": meta.source_id == active}
+
+
+def _state(meta: DataSourceMetadata) -> str:
+    if meta.validation_errors:
+        return f"[red]{len(meta.validation_errors)} error(s)[/]"
+    if meta.pending_files:
+        return f"[yellow]{meta.pending_files} pending[/]"
+    return "[green]ok[/]"
+
+
+def _symbols_text(symbols: list[str], limit: int = 6) -> str:
+    shown = ", ".join(symbols[:limit])
+    return f"{shown} +{len(symbols) - limit}" if len(symbols) > limit else shown
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.copy()
+    out["datetime"] = out["datetime"].map(lambda t: t.isoformat())
+    return [{str(k): _plain(v) for k, v in row.items()} for row in out.to_dict("records")]
+
+
+def _plain(value: Any) -> Any:
+    return None if value is pd.NA or (isinstance(value, float) and pd.isna(value)) else value
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)

@@ -1,0 +1,175 @@
+"""Starting, running in-process, waiting for, and re-running research runs.
+
+Failure semantics (the same inline and on RQ): a failing stage marks its symbol failed and the run
+failed at once, with stage, symbol and reason; that symbol's later stages are cancelled; every other
+symbol's stages still run to the end, so their outputs exist and ``rerun --from-stage`` can reuse them.
+A run is finished when every symbol is done or failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from trading_pipeline.errors import RunError, StageError, UsageError
+from trading_pipeline.settings import Settings
+from trading_pipeline.stages.config import RunConfig
+from trading_pipeline.stages.execute import execute_stage, stage_path
+from trading_pipeline.stages.runs import STAGE_NAMES, create_run, is_finished, read_run, run_dir, update_run
+from trading_pipeline.stages.source import open_loader
+
+__all__ = ["check_symbols", "prepare_rerun", "run_inline", "start_run", "wait_for_run"]
+
+Watcher = Callable[[dict[str, Any]], None]
+POLL_S = 0.25
+RECONCILE_EVERY_S = 2.0
+
+
+def check_symbols(settings: Settings, config: RunConfig) -> RunConfig:
+    """Fill in 'every symbol' and refuse symbols the source does not have, listing the ones it has."""
+    available = open_loader(settings, config.data_source).get_available_symbols()
+    if not available:
+        raise UsageError(
+            f"source {config.data_source!r} has no ingested bars yet; ingest files first "
+            f"(`pipeline ingest {settings.raw_dir}`, or drop them in while `pipeline up` runs)"
+        )
+    if not config.symbols:
+        return config.model_copy(update={"symbols": tuple(available)})
+    missing = [s for s in config.symbols if s not in available]
+    if missing:
+        raise UsageError(
+            f"unknown symbol{'s' if len(missing) > 1 else ''} {', '.join(missing)} in source "
+            f"{config.data_source!r}; available: {', '.join(available)}"
+        )
+    return config
+
+
+def start_run(
+    settings: Settings,
+    config: RunConfig,
+    *,
+    connection: redis.Redis | None,
+    from_stage: str = "load",
+    rerun_of: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create the run (carrying over a rerun's earlier outputs) and, given a connection, enqueue it.
+
+    Without a connection the caller runs it with ``run_inline``. A run whose jobs could not be enqueued
+    is removed again, so no half-submitted run is left looking queued forever.
+    """
+    record = create_run(
+        settings,
+        config,
+        mode="rq" if connection else "inline",
+        from_stage=from_stage,
+        rerun_of=rerun_of["run_id"] if rerun_of else None,
+    )
+    run_id = record["run_id"]
+    if rerun_of is not None and from_stage != STAGE_NAMES[0]:
+        carry_over(settings, rerun_of, run_id, from_stage)
+    if connection is not None:
+        from trading_pipeline.stages.queue import submit_run
+
+        try:
+            submit_run(connection, settings, run_id)
+        except redis.RedisError:
+            remove_run(settings, run_id)
+            raise
+    return read_run(settings, run_id)
+
+
+def run_inline(settings: Settings, run_id: str, watch: Watcher | None = None) -> dict[str, Any]:
+    """Every pending stage, symbol after symbol, in this process: the same steps a worker runs."""
+    record = read_run(settings, run_id)
+    for symbol, sym in record["symbols"].items():
+        for stage in STAGE_NAMES:
+            if sym["stages"][stage]["status"] != "pending":
+                continue
+            try:
+                execute_stage(settings, run_id, symbol, stage)
+            except StageError:
+                break  # recorded in run.json; this symbol stops, the others go on
+            finally:
+                if watch:
+                    watch(read_run(settings, run_id))
+    return read_run(settings, run_id)
+
+
+def wait_for_run(
+    settings: Settings,
+    run_id: str,
+    connection: redis.Redis,
+    watch: Watcher | None = None,
+    poll_s: float = POLL_S,
+) -> dict[str, Any]:
+    """Block until every symbol is done or failed, checking RQ now and then for jobs that died silently.
+
+    ``watch`` also gets ``workers``: how many workers listen on the queue (0: nothing will move).
+    """
+    from trading_pipeline.stages.queue import reconcile, workers
+
+    last_reconcile = time.monotonic()
+    listening = workers(connection)
+    while True:
+        record = read_run(settings, run_id)
+        if watch:
+            watch({**record, "workers": listening})
+        if is_finished(record):
+            return record
+        if time.monotonic() - last_reconcile >= RECONCILE_EVERY_S:
+            reconcile(connection, settings, run_id)
+            listening = workers(connection)
+            last_reconcile = time.monotonic()
+        time.sleep(poll_s)
+
+
+def prepare_rerun(settings: Settings, run_id: str, from_stage: str) -> tuple[RunConfig, dict[str, Any]]:
+    """The old run's config, and per symbol what to carry over; refuses when earlier outputs are missing."""
+    if from_stage not in STAGE_NAMES:
+        raise UsageError(f"unknown stage {from_stage!r}; stages: {', '.join(STAGE_NAMES)}")
+    old = read_run(settings, run_id)
+    config = RunConfig.model_validate(old["config"])
+    earlier = STAGE_NAMES[: STAGE_NAMES.index(from_stage)]
+    for symbol in config.symbols:
+        for stage in earlier:
+            if not stage_path(settings, run_id, symbol, stage).exists():
+                raise RunError(
+                    f"run {run_id} has no {stage} output for {symbol}; rerun from an earlier stage "
+                    f"(e.g. --from-stage {stage})"
+                )
+    return config, old
+
+
+def carry_over(settings: Settings, old: dict[str, Any], new_run_id: str, from_stage: str) -> None:
+    """Link (or copy) earlier stage outputs into the new run and copy their records as 'reused'."""
+    earlier = STAGE_NAMES[: STAGE_NAMES.index(from_stage)]
+    for symbol in old["symbols"]:
+        for stage in earlier:
+            source = stage_path(settings, old["run_id"], symbol, stage)
+            target = stage_path(settings, new_run_id, symbol, stage)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+
+    def reuse(record: dict[str, Any]) -> None:
+        for symbol, sym in record["symbols"].items():
+            previous = old["symbols"][symbol]
+            sym["inputs"] = previous.get("inputs", [])
+            for stage in earlier:
+                sym["stages"][stage] = {**previous["stages"][stage], "status": "reused"}
+
+    update_run(settings, new_run_id, reuse)
+
+
+def remove_run(settings: Settings, run_id: str) -> None:
+    """Delete a run that could not be started (e.g. Redis went away while enqueueing)."""
+    with contextlib.suppress(OSError):
+        shutil.rmtree(run_dir(settings, run_id))

@@ -1,0 +1,172 @@
+"""The run record: ``runs/<run_id>/run.json``, shared by the CLI and every worker of a run.
+
+Several workers finish stages at the same moment, so every update is a read-modify-write under an
+exclusive ``fcntl`` lock on ``runs/<run_id>/.lock``, and the new file is written beside the old one and
+renamed into place: a reader without the lock always sees a whole file, and no writer loses another's
+update. The run's status is derived from its symbols' statuses on every write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trading_pipeline.errors import RunError
+from trading_pipeline.settings import Settings
+from trading_pipeline.stages.config import RunConfig
+from trading_pipeline.store import atomic_write_bytes, exclusive_lock
+
+__all__ = [
+    "RUN_FILE",
+    "STAGE_NAMES",
+    "TERMINAL_SYMBOL_STATES",
+    "create_run",
+    "is_finished",
+    "list_runs",
+    "new_run_id",
+    "now_iso",
+    "progress",
+    "read_run",
+    "run_dir",
+    "update_run",
+]
+
+RUN_FILE = "run.json"
+LOCK_FILE = ".lock"
+STAGE_NAMES: tuple[str, ...] = ("load", "clean", "features", "labels", "splits")
+TERMINAL_SYMBOL_STATES = frozenset({"done", "failed"})
+"""A symbol is finished when done or failed; a run is finished when all its symbols are."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def new_run_id() -> str:
+    """Time first (runs sort by age), then 32 random bits: two runs in the same second still differ."""
+    return f"run_{datetime.now(UTC):%Y%m%dT%H%M%S}_{secrets.token_hex(4)}"
+
+
+def run_dir(settings: Settings, run_id: str) -> Path:
+    if not run_id or "/" in run_id or run_id.startswith("."):
+        raise RunError(f"invalid run id {run_id!r}")
+    return settings.runs_dir / run_id
+
+
+def _blank_symbol(from_stage: str) -> dict[str, Any]:
+    first = STAGE_NAMES.index(from_stage)
+    return {
+        "status": "pending",
+        "inputs": [],
+        "stages": {
+            name: {"status": "pending" if i >= first else "reused"} for i, name in enumerate(STAGE_NAMES)
+        },
+        "outputs": {},
+    }
+
+
+def create_run(
+    settings: Settings,
+    config: RunConfig,
+    *,
+    mode: str,
+    from_stage: str = "load",
+    rerun_of: str | None = None,
+) -> dict[str, Any]:
+    """Make the run folder and its first run.json; the id is retried until the folder is new."""
+    settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_id = new_run_id()
+        try:
+            run_dir(settings, run_id).mkdir()
+            break
+        except FileExistsError:  # pragma: no cover - 32 random bits in the same second
+            continue
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "created_at": now_iso(),
+        "finished_at": None,
+        "status": "queued",
+        "mode": mode,
+        "data_source": config.data_source,
+        "config": config.to_json(),
+        "rerun_of": rerun_of,
+        "from_stage": from_stage,
+        "stages": list(STAGE_NAMES),
+        "symbols": {symbol: _blank_symbol(from_stage) for symbol in config.symbols},
+        "failure": None,
+        "jobs": {},
+    }
+    _write(run_dir(settings, run_id), record)
+    return record
+
+
+def read_run(settings: Settings, run_id: str) -> dict[str, Any]:
+    path = run_dir(settings, run_id) / RUN_FILE
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(
+            f"no run {run_id!r} in {settings.runs_dir}; `pipeline status` lists the runs"
+        ) from None
+    return data
+
+
+def update_run(settings: Settings, run_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Apply ``change`` to the current record under the run's lock and write it atomically."""
+    directory = run_dir(settings, run_id)
+    if not directory.is_dir():
+        raise RunError(f"no run {run_id!r} in {settings.runs_dir}")
+    with exclusive_lock(directory / LOCK_FILE):
+        record = read_run(settings, run_id)
+        change(record)
+        _derive_status(record)
+        _write(directory, record)
+    return record
+
+
+def _write(directory: Path, record: dict[str, Any]) -> None:
+    atomic_write_bytes(directory / RUN_FILE, (json.dumps(record, indent=2, default=str) + "\n").encode())
+
+
+def _derive_status(record: dict[str, Any]) -> None:
+    """queued -> running -> succeeded | failed; failed as soon as one symbol failed."""
+    states = [s["status"] for s in record["symbols"].values()]
+    finished = all(s in TERMINAL_SYMBOL_STATES for s in states)
+    if any(s == "failed" for s in states):
+        record["status"] = "failed"
+    elif finished:
+        record["status"] = "succeeded"
+    elif any(s != "pending" for s in states):
+        record["status"] = "running"
+    if finished and record.get("finished_at") is None:
+        record["finished_at"] = now_iso()
+
+
+def is_finished(record: dict[str, Any]) -> bool:
+    return all(s["status"] in TERMINAL_SYMBOL_STATES for s in record["symbols"].values())
+
+
+def list_runs(settings: Settings) -> list[dict[str, Any]]:
+    """Every run's record, newest first; unreadable folders are skipped."""
+    runs = []
+    if settings.runs_dir.is_dir():
+        for path in settings.runs_dir.glob(f"*/{RUN_FILE}"):
+            with contextlib.suppress(OSError, ValueError):
+                runs.append(json.loads(path.read_text()))
+    return sorted(runs, key=lambda r: str(r.get("created_at", "")), reverse=True)
+
+
+def progress(record: dict[str, Any]) -> tuple[int, int]:
+    """(finished stage steps, all stage steps) over every symbol; reused stages count as finished."""
+    done = total = 0
+    for symbol in record["symbols"].values():
+        for stage in symbol["stages"].values():
+            total += 1
+            done += stage["status"] in ("done", "reused", "failed", "cancelled")
+    return done, total
