@@ -30,12 +30,12 @@ from pathlib import Path
 # benchmarks/pipeline.py would shadow the `pipeline` package: drop this folder from the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from trading_pipeline.embedded_redis import resolve_redis_url  # noqa: E402
+from jobqueue.connect import connect, resolve_url  # noqa: E402
+from jobqueue.names import SERIALIZER  # noqa: E402
+from testkit import make_bars, write_bars_csv  # noqa: E402
 from trading_pipeline.ingest.ingestor import DataIngestor  # noqa: E402
-from trading_pipeline.jobqueue import SERIALIZER, connect_redis  # noqa: E402
 from trading_pipeline.logs import configure_logging  # noqa: E402
 from trading_pipeline.settings import Settings  # noqa: E402
-from trading_pipeline.testing import make_bars, write_bars_csv  # noqa: E402
 
 FINAL = ("ingested", "rejected", "duplicate", "superseded")
 
@@ -173,9 +173,9 @@ def _breakdown(settings: Settings, path: str, dropped: float, done: float) -> tu
     conn = sqlite3.connect(settings.ledger_path)
     (job_id,) = conn.execute("SELECT job_id FROM files WHERE path=?", (path,)).fetchone()
     conn.close()
-    url = resolve_redis_url(settings)
+    url = resolve_url(settings)
     assert url is not None
-    job = Job.fetch(job_id, connection=connect_redis(url), serializer=SERIALIZER)
+    job = Job.fetch(job_id, connection=connect(url), serializer=SERIALIZER)
     assert job.enqueued_at and job.started_at
     enqueued, started = job.enqueued_at.timestamp(), job.started_at.timestamp()
     return enqueued - dropped, started - enqueued, done - started
@@ -235,9 +235,9 @@ def _enqueue_times(settings: Settings, paths: list[str]) -> list[float]:
     conn = sqlite3.connect(settings.ledger_path)
     ids = dict(conn.execute("SELECT path, job_id FROM files").fetchall())
     conn.close()
-    url = resolve_redis_url(settings)
+    url = resolve_url(settings)
     assert url is not None
-    jobs = Job.fetch_many([ids[p] for p in paths], connection=connect_redis(url), serializer=SERIALIZER)
+    jobs = Job.fetch_many([ids[p] for p in paths], connection=connect(url), serializer=SERIALIZER)
     return [j.enqueued_at.timestamp() for j in jobs if j is not None and j.enqueued_at is not None]
 
 

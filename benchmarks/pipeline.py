@@ -24,15 +24,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from trading_pipeline.embedded_redis import EmbeddedRedis
-from trading_pipeline.jobqueue import PIPELINE_QUEUE, connect_redis
+from jobqueue import PIPELINE_QUEUE, connect
+from jobqueue.runs import start_queued_run, wait_for_run
+from stack.embedded_redis import EmbeddedRedis
+from testkit import make_bars
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.report import FileReport, SymbolResult
 from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
-from trading_pipeline.stages import STAGE_NAMES, build_config, run_inline, start_run, wait_for_run
+from trading_pipeline.stages import STAGE_NAMES, build_config, run_inline, start_run
 from trading_pipeline.store import BarStore
-from trading_pipeline.testing import make_bars
 
 BIN = Path(sys.executable).parent
 
@@ -98,10 +99,10 @@ def run_rq(settings: Settings, config: Any, workers: int) -> None:
         env = {**os.environ, "PIPELINE_DATA_DIR": str(settings.data_dir), "PIPELINE_REDIS_URL": server.url}
         procs = start_workers(env, server.url, workers)
         try:
-            connection = connect_redis(server.url)
+            connection = connect(server.url)
             time.sleep(2.0)  # let the workers import pandas before the clock starts
             started = time.perf_counter()
-            record = start_run(settings, config, connection=connection)
+            record = start_queued_run(connection, settings, config)
             record = wait_for_run(settings, record["run_id"], connection, poll_s=0.05)
             print_record(f"RQ, {workers} workers", record, time.perf_counter() - started)
         finally:
@@ -134,7 +135,7 @@ def main() -> None:
         )
         config = build_config(symbols=args.symbols, timeframe=args.timeframe)
         started = time.perf_counter()
-        record = start_run(settings, config, connection=None)
+        record = start_run(settings, config, queued=False)
         record = run_inline(settings, record["run_id"])
         print_record("inline", record, time.perf_counter() - started)
         if not args.no_rq:

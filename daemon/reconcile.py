@@ -22,10 +22,10 @@ from daemon.hashing import FileVersion, HashCache
 from daemon.ledgerio import LedgerRow, load_rows
 from daemon.sources import SourceMap
 from daemon.submit import Candidate, Submitter, Tally
-from trading_pipeline.jobqueue import INGEST_QUEUE, ingest_job_id
+from jobqueue import INGEST_QUEUE, ingest_job_id
+from jobqueue.recovery import recover_abandoned_jobs
 from trading_pipeline.ledger import FINAL_STATUSES, Ledger
 from trading_pipeline.logs import get_logger
-from trading_pipeline.recovery import recover_abandoned_jobs
 from trading_pipeline.settings import Settings
 
 __all__ = ["Reconciler", "ScanResult"]

@@ -24,6 +24,7 @@ from daemon.reconcile import Reconciler
 from daemon.sources import Repository, SourceMap
 from daemon.submit import Submitter, Tally
 from daemon.tracker import Ready, StabilityTracker
+from jobqueue.connect import connect_settings
 from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
@@ -39,26 +40,15 @@ SESSION_CLEANUP_INTERVAL_S = 3600.0
 
 
 def connect(settings: Settings) -> redis.Redis:
-    """A Redis client with timeouts (we never block-pop, so a hung server must not hang us); checked."""
-    url = settings.redis_url
-    if not url:
-        raise QueueUnavailableError(
-            "the daemon needs Redis: set PIPELINE_REDIS_URL (or REDIS_URL), or start it with `pipeline up`",
-            url="(unset)",
-            reason="not configured",
-        )
-    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+    """A checked client with timeouts (the daemon never block-pops, so a hung server must not hang it)."""
     try:
-        client.ping()
-    except redis.RedisError as exc:
-        reason = str(exc) or type(exc).__name__
+        return connect_settings(settings, timeout_s=10)
+    except QueueUnavailableError as exc:
         raise QueueUnavailableError(
-            f"cannot reach Redis at {url}: {reason}. The daemon needs it: start `pipeline up`, or point"
-            " PIPELINE_REDIS_URL at a running Redis",
-            url=url,
-            reason=reason,
+            f"cannot reach Redis at {exc.fields['url']}: {exc.fields['reason']}. The daemon needs it: start"
+            " `pipeline up`, or point PIPELINE_REDIS_URL at a running Redis",
+            **exc.fields,
         ) from exc
-    return client
 
 
 class Daemon:

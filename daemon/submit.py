@@ -21,8 +21,8 @@ from daemon.hashing import FileChangedError, FileVersion, HashCache
 from daemon.ledgerio import SeenFile, record_batch
 from daemon.sources import SourceMap
 from daemon.tracker import Ready
+from jobqueue import IngestRequest, enqueue_ingest_many
 from trading_pipeline.ingest.options import IngestOptions
-from trading_pipeline.jobqueue import IngestRequest, enqueue_ingest_many
 from trading_pipeline.ledger import FINAL_STATUSES
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings

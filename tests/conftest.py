@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from testkit import ThrowawayRedis
 from trading_pipeline.settings import Settings
-from trading_pipeline.testing import ThrowawayRedis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "real"

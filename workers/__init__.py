@@ -1,2 +1,2 @@
 """The RQ worker process: job functions (``workers.jobs``, a wire format), the warm forking worker
-(``workers.worker``), queue status for people (``workers.status``) and test helpers (``workers.testing``)."""
+(``workers.worker``), queue status for people (``jobqueue.status``) and test helpers (``testkit``)."""

@@ -9,7 +9,7 @@ Failure policy of ``ingest_job``:
   reason) and the job finishes: the daemon enqueues the new content under its own job id.
 * anything else (OSError, Redis blips, a full disk) raises, so RQ's Retry re-runs it with backoff; the
   ledger row says ``queued`` with the error while a retry is coming and ``pending`` after the last one.
-* a worker killed mid-job is recovered by ``trading_pipeline.recovery.recover_abandoned_jobs``; re-running is
+* a worker killed mid-job is recovered by ``jobqueue.recovery.recover_abandoned_jobs``; re-running is
   safe because output paths are a function of the content and a finished ledger row makes it a no-op.
 """
 
@@ -28,22 +28,15 @@ from rq.job import Job
 from trading_pipeline.errors import IngestError, PipelineError, StoreError
 from trading_pipeline.ingest.ingestor import DataIngestor
 from trading_pipeline.ingest.options import IngestOptions
-from trading_pipeline.jobqueue import INGEST_JOB
 from trading_pipeline.ledger import FINAL_STATUSES, Ledger
 from trading_pipeline.logs import get_logger
 from trading_pipeline.report import FileReport, Finding
 from trading_pipeline.settings import Settings
 from trading_pipeline.store import file_sha256
 
-__all__ = ["ingest_job", "record_horse_death"]
+__all__ = ["MetaProgress", "ingest_job", "record_horse_death", "run_ingest"]
 
 log = get_logger(__name__)
-
-TEST_PAUSE_ENV = "PIPELINE_TEST_JOB_PAUSE"
-"""Tests only: ``STAGE:SECONDS`` makes a job's first run sleep when it reaches STAGE (a DataIngestor
-progress stage: hashing, reading, validating, writing, recording), so a test can kill -9 its worker
-mid-job deterministically; the re-run after recovery does not pause. Never set in production."""
-
 
 META_INTERVAL_S = 0.25
 """Progress is written at most this often (plus the first and the last stage): enough for a person
@@ -72,18 +65,28 @@ def ingest_job(path: str, sha256: str, options: dict[str, Any]) -> dict[str, Any
     The same bytes queued under other names of the same source (``Ledger.twins``) are done here too,
     right after: they share this job's id, so no other job would pick them up before a reconcile.
     """
+    return run_ingest(path, sha256, options)
+
+
+def run_ingest(
+    path: str, sha256: str, options: dict[str, Any], *, progress_class: type[MetaProgress] | None = None
+) -> dict[str, Any]:
+    """``ingest_job``'s body; ``progress_class`` replaces the progress callback (tests pause in it)."""
     settings = _settings()
     path = os.path.abspath(path)  # noqa: PTH100 - like the DataIngestor: absolute, symlinks kept
     opts = IngestOptions.from_json(options)
-    result = _ingest_file(settings, path, sha256, opts)
+    make_progress = progress_class or MetaProgress
+    result = _ingest_file(settings, path, sha256, opts, make_progress)
     twins = _ledger(settings.ledger_path).twins(opts.source_id, sha256, path)
     if twins:
-        done = [_ingest_file(settings, twin, sha256, opts) for twin in twins]
+        done = [_ingest_file(settings, twin, sha256, opts, make_progress) for twin in twins]
         result["twins"] = [{"path": r.get("path"), "status": r.get("status")} for r in done]
     return result
 
 
-def _ingest_file(settings: Settings, path: str, sha256: str, opts: IngestOptions) -> dict[str, Any]:
+def _ingest_file(
+    settings: Settings, path: str, sha256: str, opts: IngestOptions, make_progress: type[MetaProgress]
+) -> dict[str, Any]:
     job = get_current_job()
     ledger = _ledger(settings.ledger_path)
     source = opts.source_id
@@ -97,7 +100,7 @@ def _ingest_file(settings: Settings, path: str, sha256: str, opts: IngestOptions
     if done is None:  # enqueued by something other than the daemon: give the file its row first
         stat = Path(path).stat()
         ledger.record_seen(source, path, sha256, stat.st_size, stat.st_mtime)
-    progress = MetaProgress(job)
+    progress = make_progress(job)
     ledger.set_status(
         source,
         path,
@@ -180,8 +183,8 @@ def record_horse_death(job: Job, text: str) -> None:
     job function never got to say so, and without this the row would say ``ingesting`` forever once
     RQ runs out of retries. Must run before RQ's failure handling, which spends a retry."""
     kwargs = job.kwargs
-    if job.func_name != INGEST_JOB or not isinstance(kwargs.get("options"), dict):
-        return
+    if not isinstance(kwargs.get("options"), dict) or "sha256" not in kwargs:
+        return  # not an ingest job
     path, sha256 = os.path.abspath(str(kwargs["path"])), str(kwargs["sha256"])  # noqa: PTH100
     source = IngestOptions.from_json(kwargs["options"]).source_id
     ledger = _ledger(_settings().ledger_path)
@@ -206,30 +209,14 @@ class MetaProgress:
     def __init__(self, job: Job | None) -> None:
         self.job = job
         self.saved_at: float | None = None
-        self.pause = _test_pause()
 
     def __call__(self, stage: str, percent: float = 0.0, *_args: Any, **_kwargs: Any) -> None:
-        pausing = self.pause is not None and self.pause[0] == stage and self._first_run()
         now = time.monotonic()
         due = self.saved_at is None or now - self.saved_at >= META_INTERVAL_S
-        if self.job is not None and (due or pausing or stage == "done"):
+        if self.job is not None and (due or stage == "done"):
             self.saved_at = now
             self.job.meta.update({"stage": stage, "percent": round(float(percent), 1), "pid": os.getpid()})
             try:
                 self.job.save_meta()  # type: ignore[no-untyped-call]
             except Exception:  # progress is cosmetic: never fail an ingest for it
                 log.debug("could not save job progress", exc_info=True)
-        if pausing and self.pause is not None:
-            time.sleep(self.pause[1])
-
-    def _first_run(self) -> bool:
-        return self.job is None or not self.job.meta.get("abandoned")
-
-
-def _test_pause() -> tuple[str, float] | None:
-    value = os.environ.get(TEST_PAUSE_ENV, "")
-    stage, _, seconds = value.partition(":")
-    try:
-        return (stage, float(seconds)) if stage else None
-    except ValueError:
-        return None

@@ -11,9 +11,9 @@ from typing import Any
 
 from rq import get_current_job
 
+from jobqueue.runs import cancel_downstream
 from trading_pipeline.settings import get_settings
 from trading_pipeline.stages.execute import execute_stage
-from trading_pipeline.stages.queue import cancel_downstream
 
 __all__ = ["run_stage"]
 

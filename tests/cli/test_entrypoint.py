@@ -8,12 +8,12 @@ import sys
 
 import typer
 
-from trading_pipeline.cli import COMMAND_MODULES, build_app
+from cli import COMMAND_MODULES, build_app
 
 
 def _registered(module: str) -> set[str]:
     app = typer.Typer()
-    importlib.import_module(f"trading_pipeline.cli.{module}").register(app)
+    importlib.import_module(f"cli.{module}").register(app)
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     return {n for n in names if n}
 
@@ -35,7 +35,7 @@ def test_help_lists_every_command() -> None:
 def test_ingest_does_not_import_the_queue_or_pandas() -> None:
     """Running `pipeline ingest` pays only for ingest: no Redis client, no pandas, no stages."""
     code = (
-        "import sys; from trading_pipeline.cli import build_app; build_app('ingest'); "
+        "import sys; from cli import build_app; build_app('ingest'); "
         "print(sorted(m for m in ('redis', 'rq', 'pandas', 'trading_pipeline.stages') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

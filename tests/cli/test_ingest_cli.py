@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from trading_pipeline.testing import make_bars, write_bars_csv
+from testkit import make_bars, write_bars_csv
 
 pytestmark = pytest.mark.integration
 

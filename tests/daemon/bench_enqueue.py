@@ -21,9 +21,8 @@ from pathlib import Path
 
 import redis
 
-from daemon.testing import RunningDaemon, csv_bytes, make_settings, queued_jobs
-from trading_pipeline.jobqueue import ingest_job_id
-from trading_pipeline.testing import ThrowawayRedis
+from jobqueue import ingest_job_id
+from testkit import RunningDaemon, ThrowawayRedis, csv_bytes, make_settings, queued_jobs
 
 
 def one_at_a_time(conn: redis.Redis, raw: Path, staging: Path, n: int, mode: str) -> list[float]:

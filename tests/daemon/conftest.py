@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from daemon.testing import RunningDaemon, make_settings
+from testkit import RunningDaemon, ThrowawayRedis, make_settings
 from trading_pipeline.settings import Settings
-from trading_pipeline.testing import ThrowawayRedis
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.testing import csv_bytes, ledger_rows, make_settings, queued_jobs, wait_for
+from testkit import csv_bytes, ledger_rows, make_settings, queued_jobs, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import hashlib
 import pytest
 from rq.job import Job
 
-from daemon.testing import queued_jobs
+from jobqueue import SERIALIZER, IngestRequest, enqueue_ingest, enqueue_ingest_many
+from testkit import queued_jobs
 from trading_pipeline.ingest.options import IngestOptions
-from trading_pipeline.jobqueue import SERIALIZER, IngestRequest, enqueue_ingest, enqueue_ingest_many
 
 pytestmark = pytest.mark.integration
 

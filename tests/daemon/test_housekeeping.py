@@ -7,12 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from daemon.testing import RunningDaemon, wait_for
+from testkit import RunningDaemon, make_bars, wait_for
 from trading_pipeline.ingest.ingestor import DataIngestor
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import SessionManager
-from trading_pipeline.testing import make_bars
 
 
 def _finished_session(settings: Settings, hours_old: float) -> Path:
@@ -37,7 +36,7 @@ def test_old_finished_sessions_are_removed_young_ones_kept(
     old = _finished_session(wsettings, hours_old=25)
     young = _finished_session(wsettings, hours_old=1)
     start_daemon(wsettings)
-    wait_for(lambda: not old.exists(), timeout=10)
+    wait_for(lambda: not old.exists(), timeout_s=10)
     assert young.is_dir()
 
 

@@ -12,7 +12,7 @@ import redis
 
 from daemon import run_once
 from daemon.hashing import file_sha256
-from daemon.testing import (
+from testkit import (
     RunningDaemon,
     csv_bytes,
     job_paths,
@@ -141,7 +141,7 @@ def test_redis_outage_is_survived(data_dir, own_redis):
         time.sleep(1.0)  # the enqueue fails; the daemon must stay up
         assert running.running
         own_redis.start()
-        wait_for(lambda: _safe_len(client) == 1, timeout=40)
+        wait_for(lambda: _safe_len(client) == 1, timeout_s=40)
         assert [r.status for r in ledger_rows(settings)] == ["queued"]
     client.close()
 
@@ -185,7 +185,7 @@ def test_row_left_working_by_a_failed_job_becomes_pending(wsettings, conn):
     more than MAX_ABANDONS times) leaves its row ``ingesting``; reconcile must not leave it so forever."""
     from rq.job import Job, JobStatus
 
-    from trading_pipeline.jobqueue import SERIALIZER
+    from jobqueue import SERIALIZER
 
     path = wsettings.raw_dir / "KILLER.csv"
     path.write_bytes(csv_bytes())

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from daemon.testing import bars_csv, csv_bytes, job_paths, ledger_rows, queued_jobs, wait_for
-from trading_pipeline.jobqueue import ingest_job_id
+from jobqueue import ingest_job_id
+from testkit import csv_bytes, job_paths, ledger_rows, make_bars, queued_jobs, wait_for, write_bars_csv
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_copy_is_enqueued_once_with_its_source_and_hash(tmp_path, wsettings, conn, start_daemon):
     """cp into data/raw gives one queued job and one ledger row in status queued."""
     start_daemon(wsettings)
-    src = bars_csv(tmp_path / "MES_1m.csv")
+    src = write_bars_csv(tmp_path / "MES_1m.csv", make_bars(50))
     shutil.copy(src, wsettings.raw_dir / "MES_1m.csv")
     target = str((wsettings.raw_dir / "MES_1m.csv").resolve())
     wait_for(lambda: job_paths(conn) == [target])
@@ -44,7 +44,7 @@ def test_rename_from_part_is_enqueued_and_the_part_file_never(wsettings, conn, s
 def test_move_in_from_elsewhere_on_the_same_disk(tmp_path, wsettings, conn, start_daemon):
     """A same-filesystem mv shows up as a lone created event; it is enqueued without waiting for quiet."""
     start_daemon(wsettings)
-    src = bars_csv(wsettings.data_dir / "staging.csv")
+    src = write_bars_csv(wsettings.data_dir / "staging.csv", make_bars(50))
     src.rename(wsettings.raw_dir / "ES_1m.csv")
     wait_for(lambda: job_paths(conn) == [str(wsettings.raw_dir / "ES_1m.csv")])
 
@@ -97,7 +97,7 @@ def test_burst_of_500_files_is_enqueued_exactly_once_each(tmp_path, wsettings, c
         t.start()
     for t in threads:
         t.join()
-    wait_for(lambda: len(queued_jobs(conn)) >= 500, timeout=60)
+    wait_for(lambda: len(queued_jobs(conn)) >= 500, timeout_s=60)
     time.sleep(0.5)
     paths = job_paths(conn)
     assert len(paths) == 500 == len(set(paths))
@@ -108,7 +108,7 @@ def test_burst_of_500_files_is_enqueued_exactly_once_each(tmp_path, wsettings, c
 def test_same_file_dropped_twice_makes_one_job(tmp_path, wsettings, conn, start_daemon):
     """Copying the same bytes over the same name again while the job waits adds nothing."""
     start_daemon(wsettings)
-    src = bars_csv(tmp_path / "MES.csv")
+    src = write_bars_csv(tmp_path / "MES.csv", make_bars(50))
     shutil.copy(src, wsettings.raw_dir / "MES.csv")
     wait_for(lambda: len(queued_jobs(conn)) == 1)
     shutil.copy(src, wsettings.raw_dir / "MES.csv")

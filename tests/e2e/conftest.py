@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import redis
 
+from testkit import PipelineProcess, wait_for
 from trading_pipeline.ledger import FINAL_STATUSES, FileRecord, Ledger
 from trading_pipeline.settings import Settings
-from workers.testing import PipelineProcess, wait_for
 
 
 class Stack:

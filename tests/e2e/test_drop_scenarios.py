@@ -13,10 +13,9 @@ import pytest
 import redis
 from rq.job import Job
 
-from trading_pipeline.jobqueue import SERIALIZER
-from trading_pipeline.testing import make_bars, write_bars_csv
-from workers.jobs import TEST_PAUSE_ENV
-from workers.testing import wait_for
+from jobqueue import SERIALIZER
+from testkit import enqueue, make_bars, wait_for, write_bars_csv
+from trading_pipeline.store import file_sha256
 
 pytestmark = pytest.mark.integration
 
@@ -119,19 +118,21 @@ def test_a_worker_killed_mid_job_leaves_exactly_one_copy(
     stack: Any, exactly_once: Callable[..., None]
 ) -> None:
     """kill -9 of a worker (and its work horse) while it writes; the job is re-run elsewhere."""
+    conn = redis.Redis.from_url(stack.env["PIPELINE_REDIS_URL"])
+    path = _write(stack.settings.raw_dir, "GGG_1m.csv", 20_000, seed=5)
+    # Queued before the daemon starts, under the id the daemon would use, so the daemon finds it
+    # active and leaves it be; the job pauses while writing on its first run only.
+    enqueue(conn, stack.settings, path, file_sha256(path), pause=("writing", 300))
     stack.start_daemon()
-    pause = {TEST_PAUSE_ENV: "writing:300"}  # first runs only: the re-run does not pause
-    (victim,) = stack.start_workers(1, env=pause)
-    _write(stack.settings.raw_dir, "GGG_1m.csv", 20_000, seed=5)
+    (victim,) = stack.start_workers(1)
     record = wait_for(
         lambda: next((r for r in stack.ledger() if r.status == "ingesting"), None),
         timeout_s=60,
         what="ingesting",
     )
-    conn = redis.Redis.from_url(stack.env["PIPELINE_REDIS_URL"])
     job = Job.fetch(record.job_id, connection=conn, serializer=SERIALIZER)
     wait_for(lambda: job.get_meta(refresh=True).get("stage") == "writing", timeout_s=60, what="'writing'")
-    stack.start_workers(1, env=pause)
+    stack.start_workers(1)
     killed = time.monotonic()
     victim.kill()
     rows = stack.wait_final(1)

@@ -10,8 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from trading_pipeline.testing import make_bars, write_bars_csv
-from workers.testing import PipelineProcess, wait_for
+from testkit import PipelineProcess, make_bars, wait_for, write_bars_csv
 
 pytestmark = pytest.mark.integration
 

@@ -10,13 +10,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from testkit import make_bars, write_bars_csv
 from trading_pipeline.errors import StoreError, UsageError
 from trading_pipeline.ingest.ingestor import DataIngestor, file_sha256
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.settings import Settings
 from trading_pipeline.store import BarStore
-from trading_pipeline.testing import make_bars, write_bars_csv
 
 CHICAGO = IngestOptions(tz="America/Chicago")
 

@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from testkit import make_bars
 from trading_pipeline.ingest import IngestOptions, read_file
 from trading_pipeline.ingest.ingestor import DataIngestor
 from trading_pipeline.report import describe_rows
 from trading_pipeline.settings import Settings
-from trading_pipeline.testing import make_bars
 
 ZONES = ["America/Chicago", "America/New_York", "Europe/London", "Australia/Sydney", "Etc/GMT+5", "UTC"]
 # Instants a few hours before DST changes in the zones above, so generated files straddle them.

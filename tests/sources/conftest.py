@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from trading_pipeline.embedded_redis import free_port
+from stack.embedded_redis import free_port
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.report import FileReport, SymbolResult
 from trading_pipeline.schema import conform

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.errors import ConflictingBarsError, SourceError, UsageError
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import (
@@ -16,7 +17,6 @@ from trading_pipeline.sources import (
     PipelineDataLoader,
     SymbolNotFoundError,
 )
-from trading_pipeline.testing import make_bars
 
 pytestmark = pytest.mark.postgres
 

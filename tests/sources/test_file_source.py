@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.errors import ConflictingBarsError, UsageError
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import FileDataSource, SymbolNotFoundError, UploadDataSource
-from trading_pipeline.testing import make_bars
 
 
 def ns(bars: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from testkit import make_bars, write_bars_csv
 from trading_pipeline.errors import SourceError, SourceNotFoundError
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import (
@@ -16,7 +17,6 @@ from trading_pipeline.sources import (
     PipelineDataLoader,
     SymbolNotFoundError,
 )
-from trading_pipeline.testing import make_bars, write_bars_csv
 
 
 class TestDefaults:

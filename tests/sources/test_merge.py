@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.errors import ConflictingBarsError
 from trading_pipeline.sources.merge import merge_bars
-from trading_pipeline.testing import make_bars
 
 
 def test_disjoint_files_concatenate_in_time_order() -> None:

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.errors import SourceError, SourceExistsError, SourceNotFoundError, UsageError
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import DataSourceRepository, FileDataSource, SessionManager
-from trading_pipeline.testing import make_bars
 
 
 @pytest.fixture

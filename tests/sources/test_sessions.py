@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.errors import SourceNotFoundError, UnsafeNameError, UsageError
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.report import FileReport
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import DataSourceRepository, SessionManager, UploadDataSource
 from trading_pipeline.sources.sessions import new_session_id
-from trading_pipeline.testing import make_bars
 
 
 @pytest.fixture

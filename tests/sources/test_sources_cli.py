@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from trading_pipeline.testing import make_bars, write_bars_csv
+from testkit import make_bars, write_bars_csv
 
 pytestmark = pytest.mark.integration
 

@@ -11,13 +11,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from testkit import make_bars, write_bars_csv
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.report import FileReport, SymbolResult
 from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import InputFile
 from trading_pipeline.store import BarStore
-from trading_pipeline.testing import make_bars, write_bars_csv
 
 Ingest = Callable[[str, pd.DataFrame], Path]
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.errors import StageError
 from trading_pipeline.stages import RunConfig, StageContext, clean, load, resample_bars
-from trading_pipeline.testing import make_bars
 
 
 def _bars(

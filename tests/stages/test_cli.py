@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from trading_pipeline.cli import build_app
+from cli import build_app
+from testkit import make_bars
 from trading_pipeline.settings import Settings
-from trading_pipeline.testing import make_bars
 
 Ingest = Callable[[str, pd.DataFrame], Path]
 

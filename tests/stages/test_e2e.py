@@ -19,17 +19,16 @@ import redis
 from rq.job import Job
 from rq.registry import DeferredJobRegistry
 
-from trading_pipeline.jobqueue import PIPELINE_QUEUE, SERIALIZER
+from jobqueue import PIPELINE_QUEUE, SERIALIZER
+from jobqueue.runs import start_queued_run, wait_for_run
+from testkit import make_bars, write_bars_csv
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages import (
     RunConfig,
     build_config,
     compute_features,
     feature_columns,
-    start_run,
-    wait_for_run,
 )
-from trading_pipeline.testing import make_bars, write_bars_csv
 
 pytestmark = pytest.mark.integration
 
@@ -157,7 +156,7 @@ def test_waiting_notices_jobs_that_vanished_from_redis(
     """A run whose queued jobs were flushed from Redis is marked failed by the waiter instead of hanging."""
     ingest("MES", make_bars(500))
     connection = redis.Redis.from_url(redis_url)
-    record = start_run(settings, build_config(symbols="MES"), connection=connection)
+    record = start_queued_run(connection, settings, build_config(symbols="MES"))
     connection.flushall()
     record = wait_for_run(settings, record["run_id"], connection, poll_s=0.05)
     assert record["status"] == "failed" and record["failure"]["stage"] == "load"

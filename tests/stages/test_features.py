@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.stages import RunConfig, StageContext, compute_features, feature_columns, features
-from trading_pipeline.testing import make_bars
 
 CONFIG = RunConfig()
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages import build_config, read_run, run_dir, run_inline, start_run
 from trading_pipeline.stages.runs import create_run, new_run_id, update_run
-from trading_pipeline.testing import make_bars
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def two_symbols(ingest: Callable[[str, pd.DataFrame], Path]) -> None:
 
 def _run(settings: Settings, **flags: Any) -> dict[str, Any]:
     config = build_config(**{"symbols": "MES,MGC", **flags})
-    record = start_run(settings, config, connection=None)
+    record = start_run(settings, config, queued=False)
     return run_inline(settings, record["run_id"])
 
 
@@ -74,7 +74,7 @@ def test_rerun_from_a_stage_reuses_earlier_outputs(settings: Settings) -> None:
     """A rerun from labels links the old features file and gives the same splits."""
     first = _run(settings)
     config = build_config(**first["config"])
-    record = start_run(settings, config, connection=None, from_stage="labels", rerun_of=first)
+    record = start_run(settings, config, queued=False, from_stage="labels", rerun_of=first)
     second = run_inline(settings, record["run_id"])
     stages = second["symbols"]["MES"]["stages"]
     assert stages["features"]["status"] == "reused" and stages["labels"]["status"] == "done"

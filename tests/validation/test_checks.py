@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from testkit import make_bars
 from trading_pipeline.report import MAX_REPORTED_ROWS, Finding
 from trading_pipeline.schema import TIMESTAMP_TYPE
-from trading_pipeline.testing import make_bars
 from trading_pipeline.validation import (
     COLUMNS,
     CONFLICTING_DUPLICATES,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit import PipelineProcess
 from trading_pipeline.settings import Settings
-from workers.testing import PipelineProcess
 
 Spawn = Callable[..., PipelineProcess]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from trading_pipeline.embedded_redis import EmbeddedRedis, resolve_redis_url
+from jobqueue.connect import resolve_url
+from stack.embedded_redis import EmbeddedRedis
 from trading_pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -17,12 +18,12 @@ def test_starts_publishes_its_url_and_stops(settings: Settings) -> None:
     url = server.start()
     try:
         assert redis.Redis.from_url(url).ping()
-        assert resolve_redis_url(settings) == url
+        assert resolve_url(settings) == url
         assert url.startswith("redis://127.0.0.1:")
     finally:
         server.stop()
     assert server.proc is not None and server.proc.returncode is not None
-    assert resolve_redis_url(settings) is None
+    assert resolve_url(settings) is None
 
 
 def test_data_survives_a_restart(settings: Settings) -> None:
@@ -37,7 +38,7 @@ def test_data_survives_a_restart(settings: Settings) -> None:
 def test_an_explicit_redis_url_wins(settings: Settings) -> None:
     """With REDIS_URL set, that is the Redis every command uses."""
     chosen = settings.model_copy(update={"redis_url": "redis://example:6379/2"})
-    assert resolve_redis_url(chosen) == "redis://example:6379/2"
+    assert resolve_url(chosen) == "redis://example:6379/2"
 
 
 def test_a_stale_server_is_shut_down_before_a_new_one_starts(settings: Settings) -> None:

@@ -15,11 +15,10 @@ import pytest
 import redis
 from rq.job import Job, JobStatus
 
-from trading_pipeline.jobqueue import SERIALIZER
+from jobqueue import SERIALIZER
+from testkit import drop_csv, enqueue, parquet_rows, wait_for
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.settings import Settings
-from workers.jobs import TEST_PAUSE_ENV
-from workers.testing import drop_csv, enqueue, parquet_rows, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -87,8 +86,8 @@ def test_a_horse_killed_mid_job_costs_one_retry_and_the_worker_carries_on(
 ) -> None:
     """The OOM killer's view: the parent records the death, RQ's Retry re-runs the job in a new horse."""
     path, sha, bars = drop_csv(queue_settings.raw_dir, "MES_1m.csv", rows=2000)
-    worker = spawn("worker", "ingest", env={TEST_PAUSE_ENV: "writing:3"})
-    job_id = enqueue(conn, queue_settings, path, sha)
+    worker = spawn("worker", "ingest")
+    job_id = enqueue(conn, queue_settings, path, sha, pause=("writing", 3))
 
     def writing() -> bool:
         meta = _job(conn, job_id).get_meta(refresh=True)

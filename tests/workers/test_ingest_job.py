@@ -12,11 +12,11 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 
 from daemon.ledgerio import SeenFile, record_batch
+from jobqueue import INGEST_QUEUE, SERIALIZER, IngestRequest, enqueue_ingest_many
+from testkit import drop_csv, enqueue, parquet_rows, wait_for
 from trading_pipeline.ingest.options import IngestOptions
-from trading_pipeline.jobqueue import INGEST_QUEUE, SERIALIZER, IngestRequest, enqueue_ingest_many
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.settings import Settings
-from workers.testing import drop_csv, enqueue, parquet_rows, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ import fakeredis
 import pytest
 from rq.job import Job
 
+from jobqueue import INGEST_JOB, SERIALIZER
+from jobqueue.recovery import worker_is_dead
 from trading_pipeline.ingest.options import IngestOptions
-from trading_pipeline.jobqueue import INGEST_JOB, SERIALIZER
 from trading_pipeline.ledger import Ledger
-from trading_pipeline.recovery import worker_is_dead
 from trading_pipeline.settings import Settings
 from workers import jobs
 from workers.worker import _horse_killed

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from trading_pipeline.supervisor import Service, Supervisor
-from workers.testing import wait_for
+from stack.supervisor import Service, Supervisor
+from testkit import wait_for
 
 pytestmark = pytest.mark.integration
 

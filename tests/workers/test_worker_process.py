@@ -8,11 +8,10 @@ import pytest
 import redis
 from rq.job import Job, JobStatus
 
-from trading_pipeline.jobqueue import SERIALIZER
+from jobqueue import SERIALIZER
+from testkit import drop_csv, enqueue, parquet_rows, wait_for
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.settings import Settings
-from workers.jobs import TEST_PAUSE_ENV
-from workers.testing import drop_csv, enqueue, parquet_rows, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +29,8 @@ def test_sigterm_lets_the_running_job_finish(
 ) -> None:
     """Warm shutdown: the worker exits 0 only after its current job is done."""
     path, sha, bars = drop_csv(queue_settings.raw_dir, "MES_1m.csv")
-    worker = spawn("worker", "ingest", env={TEST_PAUSE_ENV: "validating:2"})
-    job_id = enqueue(conn, queue_settings, path, sha)
+    worker = spawn("worker", "ingest")
+    job_id = enqueue(conn, queue_settings, path, sha, pause=("validating", 2))
     wait_for(lambda: _stage(conn, job_id) == "validating", timeout_s=60, what="the job to start")
     assert worker.terminate(timeout_s=60) == 0, worker.output()
     assert _status(conn, job_id) == JobStatus.FINISHED
@@ -48,8 +47,8 @@ def test_a_worker_killed_mid_job_is_recovered_with_exactly_one_copy(
     ``started-after`` by a new worker's start-up check (what systemd's Restart= or `pipeline up` gives).
     """
     path, sha, bars = drop_csv(queue_settings.raw_dir, "MES_1m.csv", rows=5000)
-    victim = spawn("worker", "ingest", env={TEST_PAUSE_ENV: "writing:300"})
-    job_id = enqueue(conn, queue_settings, path, sha)
+    victim = spawn("worker", "ingest")
+    job_id = enqueue(conn, queue_settings, path, sha, pause=("writing", 300))
     wait_for(lambda: _stage(conn, job_id) == "writing", timeout_s=60, what="the job to reach 'writing'")
     other = spawn("worker", "ingest") if rescuer == "already-running" else None
     if other is not None:

@@ -1,8 +1,8 @@
 """The research pipeline: load -> clean -> features -> labels -> splits, per symbol, inline or on RQ.
 
 Each stage is a plain function ``(frame, ctx) -> frame`` with its own checks; ``STAGES`` composes them.
-``start_run`` creates a run under ``runs/<run_id>/`` and enqueues one RQ job per (symbol, stage);
-``run_inline`` executes the same steps in-process. See docs/pipeline.md.
+``start_run`` creates a run under ``runs/<run_id>/``; ``run_inline`` executes its steps in-process, and
+``jobqueue.runs`` queues the same steps as one RQ job per (symbol, stage). See docs/pipeline.md.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from trading_pipeline.stages.labels import (
     split_sizes,
     splits,
 )
-from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run, wait_for_run
+from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, list_runs, new_run_id, read_run, run_dir
 from trading_pipeline.stages.source import BarLoader, InputFile, open_loader
 
@@ -59,5 +59,4 @@ __all__ = [
     "splits",
     "stage_path",
     "start_run",
-    "wait_for_run",
 ]

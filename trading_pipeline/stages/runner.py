@@ -1,4 +1,4 @@
-"""Starting, running in-process, waiting for, and re-running research runs.
+"""Creating, running in-process and re-running research runs (queueing them is ``jobqueue.runs``).
 
 Failure semantics (the same inline and on RQ): a failing stage marks its symbol failed and the run
 failed at once, with stage, symbol and reason; that symbol's later stages are cancelled; every other
@@ -11,24 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import time
 from collections.abc import Callable
 from typing import Any
-
-import redis
 
 from trading_pipeline.errors import RunError, StageError, UsageError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.execute import execute_stage, stage_path
-from trading_pipeline.stages.runs import STAGE_NAMES, create_run, is_finished, read_run, run_dir, update_run
+from trading_pipeline.stages.runs import STAGE_NAMES, create_run, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
 
-__all__ = ["check_symbols", "prepare_rerun", "run_inline", "start_run", "wait_for_run"]
+__all__ = ["check_symbols", "prepare_rerun", "remove_run", "run_inline", "start_run"]
 
 Watcher = Callable[[dict[str, Any]], None]
-POLL_S = 0.25
-RECONCILE_EVERY_S = 2.0
 
 
 def check_symbols(settings: Settings, config: RunConfig) -> RunConfig:
@@ -54,33 +49,24 @@ def start_run(
     settings: Settings,
     config: RunConfig,
     *,
-    connection: redis.Redis | None,
+    queued: bool,
     from_stage: str = "load",
     rerun_of: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Create the run (carrying over a rerun's earlier outputs) and, given a connection, enqueue it.
+    """Create the run, carrying over a rerun's earlier outputs.
 
-    Without a connection the caller runs it with ``run_inline``. A run whose jobs could not be enqueued
-    is removed again, so no half-submitted run is left looking queued forever.
+    ``queued`` runs are handed to ``jobqueue.runs.enqueue_run`` next; others to ``run_inline``.
     """
     record = create_run(
         settings,
         config,
-        mode="rq" if connection else "inline",
+        mode="rq" if queued else "inline",
         from_stage=from_stage,
         rerun_of=rerun_of["run_id"] if rerun_of else None,
     )
     run_id = record["run_id"]
     if rerun_of is not None and from_stage != STAGE_NAMES[0]:
         carry_over(settings, rerun_of, run_id, from_stage)
-    if connection is not None:
-        from trading_pipeline.stages.queue import submit_run
-
-        try:
-            submit_run(connection, settings, run_id)
-        except redis.RedisError:
-            remove_run(settings, run_id)
-            raise
     return read_run(settings, run_id)
 
 
@@ -99,34 +85,6 @@ def run_inline(settings: Settings, run_id: str, watch: Watcher | None = None) ->
                 if watch:
                     watch(read_run(settings, run_id))
     return read_run(settings, run_id)
-
-
-def wait_for_run(
-    settings: Settings,
-    run_id: str,
-    connection: redis.Redis,
-    watch: Watcher | None = None,
-    poll_s: float = POLL_S,
-) -> dict[str, Any]:
-    """Block until every symbol is done or failed, checking RQ now and then for jobs that died silently.
-
-    ``watch`` also gets ``workers``: how many workers listen on the queue (0: nothing will move).
-    """
-    from trading_pipeline.stages.queue import reconcile, workers
-
-    last_reconcile = time.monotonic()
-    listening = workers(connection)
-    while True:
-        record = read_run(settings, run_id)
-        if watch:
-            watch({**record, "workers": listening})
-        if is_finished(record):
-            return record
-        if time.monotonic() - last_reconcile >= RECONCILE_EVERY_S:
-            reconcile(connection, settings, run_id)
-            listening = workers(connection)
-            last_reconcile = time.monotonic()
-        time.sleep(poll_s)
 
 
 def prepare_rerun(settings: Settings, run_id: str, from_stage: str) -> tuple[RunConfig, dict[str, Any]]:

@@ -31,7 +31,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
-from trading_pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, SERIALIZER
+from jobqueue.names import INGEST_QUEUE, PIPELINE_QUEUE, SERIALIZER
 
 __all__ = ["MAX_ABANDONS", "recover_abandoned_jobs", "requeue_lost_jobs", "worker_is_dead"]
 

@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trading_pipeline.cli.common import console, exits_cleanly, load_settings, print_json
+from cli.common import console, exits_cleanly, load_settings, print_json
 from trading_pipeline.errors import UsageError
 from trading_pipeline.report import FileReport
 from trading_pipeline.settings import Settings

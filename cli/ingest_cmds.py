@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from trading_pipeline.cli.common import console, err_console, exits_cleanly, load_settings, print_json
+from cli.common import console, err_console, exits_cleanly, load_settings, print_json
 from trading_pipeline.errors import UsageError
 from trading_pipeline.ingest.ingestor import DataIngestor
 from trading_pipeline.ingest.options import BarLabel, IngestOptions

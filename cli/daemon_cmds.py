@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from trading_pipeline.cli.common import console, exits_cleanly, load_settings, print_json
+from cli.common import console, exits_cleanly, load_settings, print_json
 
 
 def register(app: typer.Typer) -> None:

@@ -6,23 +6,22 @@ when it cannot reach it.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
-import redis
 import typer
 from rich.table import Table
 
-from trading_pipeline.cli.common import console, exits_cleanly, load_settings, print_json
-from trading_pipeline.embedded_redis import EmbeddedRedis, resolve_redis_url
-from trading_pipeline.errors import QueueUnavailableError, UsageError
-from trading_pipeline.jobqueue import connect_redis
+from cli.common import console, exits_cleanly, load_settings, print_json
+from jobqueue.connect import connect, connect_settings, redacted, resolve_url
+from jobqueue.names import DEFAULT_QUEUES
+from stack.embedded_redis import EmbeddedRedis
+from stack.supervisor import Supervisor, stack_services
+from trading_pipeline.errors import UsageError
 from trading_pipeline.ledger import FileRecord, Ledger
 from trading_pipeline.report import FileStatus
 from trading_pipeline.settings import Settings
-from trading_pipeline.supervisor import DEFAULT_QUEUES, Supervisor, stack_services
 
 __all__ = ["register"]
 
@@ -60,7 +59,7 @@ def up(
     settings.ensure_dirs()
     embedded: EmbeddedRedis | None = None
     if settings.redis_url:
-        connect_redis(settings.redis_url).close()  # fail now, clearly, rather than restart-loop
+        connect(settings.redis_url, timeout_s=10).close()  # fail now, clearly, rather than restart-loop
         url = settings.redis_url
     else:
         embedded = EmbeddedRedis(settings, port=redis_port)
@@ -108,7 +107,7 @@ def worker(
     from workers.worker import run_worker  # imports pandas: only this command pays for it
 
     settings = load_settings("worker")
-    connection = _wait_for_redis(_redis_url(settings), redis_wait_s)
+    connection = connect_settings(settings, timeout_s=None, wait_s=redis_wait_s)
     run_worker(
         connection,
         settings,
@@ -184,35 +183,18 @@ def jobs(
     failures: Annotated[int, typer.Option(min=0, help="How many recent failures to show.")] = 10,
 ) -> None:
     """Queues (queued/started/finished/failed/scheduled), workers and the latest failures, from Redis."""
-    from workers.status import queue_summary
+    from jobqueue.status import queue_summary
 
     settings = load_settings("cli")
-    url = _redis_url(settings)
-    summary = {"redis_url": url, **queue_summary(connect_redis(url), failures=failures)}
+    connection = connect_settings(settings)
+    summary = {
+        "redis_url": redacted(resolve_url(settings) or ""),
+        **queue_summary(connection, failures=failures),
+    }
     if as_json:
         print_json(summary)
         return
     _print_summary(summary)
-
-
-def _wait_for_redis(url: str, wait_s: float) -> redis.Redis:
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return connect_redis(url)
-        except QueueUnavailableError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.5)
-
-
-def _redis_url(settings: Settings) -> str:
-    url = resolve_redis_url(settings)
-    if url is None:
-        raise QueueUnavailableError(
-            url="(unset)", reason="REDIS_URL is not set and no `pipeline up` is running"
-        )
-    return url
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

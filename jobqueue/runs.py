@@ -1,4 +1,4 @@
-"""Runs on RQ: one job per (symbol, stage) on the ``pipeline`` queue, chained with ``depends_on``.
+"""Research runs on RQ: one job per (symbol, stage) on the ``pipeline`` queue, chained with ``depends_on``.
 
 RQ leaves the dependents of a failed job deferred forever, so a failing stage cancels its own symbol's
 later jobs (``cancel_downstream``), and a waiter that finds a job RQ failed without the run knowing
@@ -10,45 +10,60 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
 
-from trading_pipeline.jobqueue import PIPELINE_QUEUE, SERIALIZER
+from jobqueue.ids import stage_job_id
+from jobqueue.names import DEAD_JOB_STATES, PIPELINE_QUEUE, SERIALIZER, STAGE_JOB
 from trading_pipeline.settings import Settings
+from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.execute import mark_failed
-from trading_pipeline.stages.runs import STAGE_NAMES, read_run, update_run
+from trading_pipeline.stages.runner import remove_run, start_run
+from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, read_run, update_run
 
 __all__ = [
-    "STAGE_JOB",
     "cancel_downstream",
     "pipeline_queue",
     "reconcile",
-    "stage_job_id",
+    "start_queued_run",
     "submit_run",
+    "wait_for_run",
     "workers",
 ]
 
-STAGE_JOB = "workers.run_jobs.run_stage"
-"""Dotted path stored in Redis: a wire format, never rename without draining the queue."""
-DEAD_STATES = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
-
-
-def stage_job_id(run_id: str, symbol: str, stage: str) -> str:
-    """RQ ids allow only ``[A-Za-z0-9_-]``; a symbol such as ``BRK.B`` is made safe and hashed."""
-    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in symbol)
-    if safe != symbol:
-        safe = f"{safe}_{hashlib.sha256(symbol.encode()).hexdigest()[:8]}"
-    return f"{run_id}-{safe}-{stage}"
+Watcher = Callable[[dict[str, Any]], None]
+POLL_S = 0.25
+RECONCILE_EVERY_S = 2.0
 
 
 def pipeline_queue(connection: redis.Redis, settings: Settings) -> Queue:
     return Queue(
         PIPELINE_QUEUE, connection=connection, serializer=SERIALIZER, default_timeout=settings.job_timeout_s
     )
+
+
+def start_queued_run(
+    connection: redis.Redis,
+    settings: Settings,
+    config: RunConfig,
+    *,
+    from_stage: str = STAGE_NAMES[0],
+    rerun_of: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create the run and queue its jobs; a run whose jobs could not be enqueued is removed again, so
+    no half-submitted run is left looking queued forever."""
+    record = start_run(settings, config, queued=True, from_stage=from_stage, rerun_of=rerun_of)
+    try:
+        submit_run(connection, settings, record["run_id"])
+    except redis.RedisError:
+        remove_run(settings, record["run_id"])
+        raise
+    return read_run(settings, record["run_id"])
 
 
 def submit_run(connection: redis.Redis, settings: Settings, run_id: str) -> dict[str, dict[str, str]]:
@@ -106,7 +121,7 @@ def reconcile(connection: redis.Redis, settings: Settings, run_id: str) -> None:
             if sym["stages"][stage]["status"] not in ("queued", "running"):
                 continue
             status, reason = _job_state(connection, job_id)
-            if status in DEAD_STATES or status is None:
+            if status in DEAD_JOB_STATES or status is None:
                 update_run(
                     settings,
                     run_id,
@@ -136,3 +151,29 @@ def workers(connection: redis.Redis) -> int:
     """How many workers listen on the pipeline queue (0 means a waiting run will not move)."""
     queue = Queue(PIPELINE_QUEUE, connection=connection, serializer=SERIALIZER)
     return len(Worker.all(connection=connection, queue=queue))
+
+
+def wait_for_run(
+    settings: Settings,
+    run_id: str,
+    connection: redis.Redis,
+    watch: Watcher | None = None,
+    poll_s: float = POLL_S,
+) -> dict[str, Any]:
+    """Block until every symbol is done or failed, checking RQ now and then for jobs that died silently.
+
+    ``watch`` also gets ``workers``: how many workers listen on the queue (0: nothing will move).
+    """
+    last_reconcile = time.monotonic()
+    listening = workers(connection)
+    while True:
+        record = read_run(settings, run_id)
+        if watch:
+            watch({**record, "workers": listening})
+        if is_finished(record):
+            return record
+        if time.monotonic() - last_reconcile >= RECONCILE_EVERY_S:
+            reconcile(connection, settings, run_id)
+            listening = workers(connection)
+            last_reconcile = time.monotonic()
+        time.sleep(poll_s)

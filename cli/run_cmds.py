@@ -14,13 +14,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trading_pipeline.cli.common import console, err_console, exits_cleanly, load_settings, print_json
-from trading_pipeline.embedded_redis import resolve_redis_url
+from cli.common import console, err_console, exits_cleanly, load_settings, print_json
+from jobqueue.connect import connect_settings, resolve_url
 from trading_pipeline.errors import QueueUnavailableError
-from trading_pipeline.jobqueue import connect_redis
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig, build_config
-from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run, wait_for_run
+from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, list_runs, progress, read_run
 
 __all__ = ["register"]
@@ -92,8 +91,13 @@ def _launch(
     from_stage: str = "load",
     old: dict[str, Any] | None = None,
 ) -> None:
-    connection = None if inline else _connect(settings)
-    record = start_run(settings, cfg, connection=connection, from_stage=from_stage, rerun_of=old)
+    connection = None if inline else connect_settings(settings)
+    if connection is None:
+        record = start_run(settings, cfg, queued=False, from_stage=from_stage, rerun_of=old)
+    else:
+        from jobqueue.runs import start_queued_run
+
+        record = start_queued_run(connection, settings, cfg, from_stage=from_stage, rerun_of=old)
     run_id = record["run_id"]
     if not as_json:
         err_console.print(
@@ -104,6 +108,8 @@ def _launch(
             record = run_inline(settings, run_id, watch)
     elif wait:
         with _progress(record) as watch:
+            from jobqueue.runs import wait_for_run
+
             record = wait_for_run(settings, run_id, connection, watch)
     else:
         if as_json:
@@ -112,16 +118,6 @@ def _launch(
             console.print(f"submitted {run_id}; follow it with `pipeline status {run_id}`")
         return
     _finish(record, as_json)
-
-
-def _connect(settings: Settings) -> redis.Redis:
-    """Redis from REDIS_URL or a running `pipeline up`; the error suggests `pipeline up` or --inline."""
-    url = resolve_redis_url(settings)
-    if url is None:
-        raise QueueUnavailableError(
-            url="(unset)", reason="REDIS_URL is not set and no `pipeline up` is running"
-        )
-    return connect_redis(url)
 
 
 class _progress:
@@ -203,13 +199,12 @@ def _refreshed(settings: Settings, record: dict[str, Any]) -> dict[str, Any]:
     """An unfinished RQ run is checked against RQ first, so a job whose worker died shows as failed."""
     if record["mode"] != "rq" or is_finished(record):
         return record
-    url = resolve_redis_url(settings)
-    if url is None:
+    if resolve_url(settings) is None:
         return record
-    from trading_pipeline.stages.queue import reconcile
+    from jobqueue.runs import reconcile
 
     try:
-        reconcile(connect_redis(url), settings, record["run_id"])
+        reconcile(connect_settings(settings), settings, record["run_id"])
     except (QueueUnavailableError, redis.RedisError):
         return record  # status works without Redis: show what run.json says
     return read_run(settings, record["run_id"])

@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from trading_pipeline.embedded_redis import EmbeddedRedis
-from trading_pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, connect_redis
+from jobqueue.connect import connect
+from jobqueue.names import DEFAULT_QUEUES
+from jobqueue.recovery import recover_abandoned_jobs, requeue_lost_jobs
+from stack.embedded_redis import EmbeddedRedis
 from trading_pipeline.logs import get_logger
-from trading_pipeline.recovery import recover_abandoned_jobs, requeue_lost_jobs
 from trading_pipeline.settings import Settings
 
-__all__ = ["DEFAULT_QUEUES", "Service", "Supervisor", "die_with_parent", "pipeline_argv", "stack_services"]
+__all__ = ["Service", "Supervisor", "die_with_parent", "pipeline_argv", "stack_services"]
 
 log = get_logger(__name__)
 
@@ -38,7 +39,6 @@ PR_SET_PDEATHSIG = 1
 STABLE_AFTER_S = 30.0
 """A child that ran this long before dying is restarted after the base delay again."""
 MAX_BACKOFF_S = 30.0
-DEFAULT_QUEUES = (INGEST_QUEUE, PIPELINE_QUEUE)
 COLD_STOP_GRACE_S = 5.0
 RQ_REPEAT_SIGNAL_S = 1.2
 
@@ -224,7 +224,7 @@ def pipeline_argv(*args: str) -> list[str]:
     script = Path(sys.executable).with_name("pipeline")
     if script.exists():
         return [str(script), *args]
-    return [sys.executable, "-c", "from trading_pipeline.cli import main; main()", *args]
+    return [sys.executable, "-c", "from cli import main; main()", *args]
 
 
 def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
@@ -250,7 +250,7 @@ def stack_services(
     env = child_env(settings, redis_url)
 
     def recover() -> None:
-        connection = connect_redis(redis_url)
+        connection = connect(redis_url, timeout_s=10)
         recovered = recover_abandoned_jobs(connection) + requeue_lost_jobs(connection)
         if recovered:
             log.warning("requeued jobs of a dead worker", jobs=recovered)

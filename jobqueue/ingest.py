@@ -1,63 +1,25 @@
-"""The work list in Redis: queue names, job ids, and idempotent enqueueing of ingest jobs.
+"""Idempotent enqueueing of ingest jobs: one job per (source, content sha256).
 
-Redis only holds work; the ledger on disk is the truth. Job functions are referenced by dotted path
-(a wire format: never rename ``workers.jobs`` without draining the queues) and take JSON-friendly
-arguments, serialised with RQ's JSON serializer (no pickle).
+Redis only holds work; the ledger on disk is the truth. Arguments are JSON-friendly (paths, hashes,
+options as a dict), never data frames.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-from rq.serializers import JSONSerializer
+from rq.job import Job
 
-from trading_pipeline.errors import QueueUnavailableError
+from jobqueue.ids import ingest_job_id
+from jobqueue.names import ACTIVE_JOB_STATES, INGEST_JOB, INGEST_QUEUE, SERIALIZER
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.settings import Settings
 
-__all__ = [
-    "INGEST_JOB",
-    "INGEST_QUEUE",
-    "PIPELINE_QUEUE",
-    "SERIALIZER",
-    "IngestRequest",
-    "connect_redis",
-    "enqueue_ingest",
-    "enqueue_ingest_many",
-    "ingest_job_id",
-    "ingest_queue",
-]
-
-INGEST_QUEUE = "ingest"
-PIPELINE_QUEUE = "pipeline"
-INGEST_JOB = "workers.jobs.ingest_job"
-SERIALIZER = JSONSerializer
-ACTIVE_STATUSES: frozenset[JobStatus] = frozenset(
-    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
-)
-
-
-def connect_redis(url: str, *, check: bool = True) -> redis.Redis:
-    """A client for RQ (``decode_responses`` must stay False); raises a clear error when unreachable."""
-    client = redis.Redis.from_url(url)
-    if check:
-        try:
-            client.ping()
-        except redis.RedisError as exc:
-            raise QueueUnavailableError(url=url, reason=str(exc) or type(exc).__name__) from exc
-    return client
-
-
-def redis_from_settings(settings: Settings) -> redis.Redis:
-    if not settings.redis_url:
-        raise QueueUnavailableError(url="(unset)", reason="PIPELINE_REDIS_URL / REDIS_URL is not set")
-    return connect_redis(settings.redis_url)
+__all__ = ["IngestRequest", "enqueue_ingest", "enqueue_ingest_many", "ingest_queue", "retry_policy"]
 
 
 def ingest_queue(connection: redis.Redis, settings: Settings) -> Queue:
@@ -69,17 +31,7 @@ def ingest_queue(connection: redis.Redis, settings: Settings) -> Queue:
     )
 
 
-def ingest_job_id(source_id: str, sha256: str) -> str:
-    """One job per (source, content): the same bytes dropped twice, or a reconcile racing an event,
-    map to the same id. RQ ids allow only ``[A-Za-z0-9_-]``; source ids are restricted to that too,
-    but hash them defensively so an id is always valid."""
-    safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in source_id)
-    if safe != source_id:
-        safe = f"{safe[:40]}_{hashlib.sha256(source_id.encode()).hexdigest()[:8]}"
-    return f"ingest-{safe}-{sha256[:32]}"
-
-
-def _retry(settings: Settings) -> Retry | None:
+def retry_policy(settings: Settings) -> Retry | None:
     """Backoff for transient failures; intervals need a worker started with the scheduler."""
     return Retry(max=settings.ingest_retries, interval=[1, 5, 15]) if settings.ingest_retries else None
 
@@ -133,7 +85,7 @@ def _enqueue_locked(
         for job_id in locked:
             pipe.hget(Job.key_for(job_id), "status")
         statuses = pipe.execute()
-    active = {status.value for status in ACTIVE_STATUSES}
+    active = {status.value for status in ACTIVE_JOB_STATES}
     to_enqueue: list[str] = []
     for job_id, raw in zip(locked, statuses, strict=True):
         status = raw.decode() if isinstance(raw, bytes) else raw
@@ -145,7 +97,7 @@ def _enqueue_locked(
     first: dict[str, IngestRequest] = {}
     for request in requests:
         first.setdefault(request.job_id, request)
-    retry = _retry(settings)
+    retry = retry_policy(settings)
     datas = [
         Queue.prepare_data(
             INGEST_JOB,

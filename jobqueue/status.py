@@ -22,7 +22,7 @@ from rq.registry import (
 )
 from rq.worker import BaseWorker
 
-from trading_pipeline.jobqueue import INGEST_QUEUE, PIPELINE_QUEUE, SERIALIZER
+from jobqueue.names import INGEST_QUEUE, PIPELINE_QUEUE, SERIALIZER
 
 __all__ = ["queue_summary"]
 

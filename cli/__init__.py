@@ -56,7 +56,7 @@ def build_app(command: str | None = None) -> typer.Typer:
     if command == "version":
         names = []
     for name in names:
-        importlib.import_module(f"trading_pipeline.cli.{name}").register(app)
+        importlib.import_module(f"cli.{name}").register(app)
     return app
 
 

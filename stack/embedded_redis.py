@@ -20,6 +20,7 @@ from pathlib import Path
 
 import redis
 
+from jobqueue.connect import resolve_url, url_file
 from trading_pipeline.errors import ConfigError, QueueUnavailableError
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
@@ -30,12 +31,10 @@ __all__ = [
     "free_port",
     "redis_answers",
     "redis_argv",
-    "resolve_redis_url",
 ]
 
 log = get_logger(__name__)
 
-URL_FILE = "redis.url"
 START_TIMEOUT_S = 15.0
 
 
@@ -78,24 +77,6 @@ def redis_argv(binary: str, port: int, directory: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def url_file(settings: Settings) -> Path:
-    return settings.redis_dir / URL_FILE
-
-
-def resolve_redis_url(settings: Settings) -> str | None:
-    """``PIPELINE_REDIS_URL``/``REDIS_URL`` if set, else the URL of a running embedded Redis, else None.
-
-    Commands run from a second terminal next to `pipeline up` use this, so `pipeline jobs` just works.
-    """
-    if settings.redis_url:
-        return settings.redis_url
-    try:
-        url = url_file(settings).read_text().strip()
-    except OSError:
-        return None
-    return url or None
-
-
 def redis_answers(url: str) -> bool:
     """True when a Redis at ``url`` answers PING within half a second."""
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
@@ -132,7 +113,7 @@ class EmbeddedRedis:
         persists its data) before a new one starts.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        stale = resolve_redis_url(self.settings.model_copy(update={"redis_url": None}))
+        stale = resolve_url(self.settings.model_copy(update={"redis_url": None}))
         if stale and redis_answers(stale):
             log.warning("stopping a stale embedded redis", url=stale)
             client = redis.Redis.from_url(stale, socket_timeout=5)
