@@ -1,32 +1,65 @@
 """The `pipeline` command. Each command group lives in its own module and registers itself here.
 
-Start-up time is part of every command (and of the ingest benchmark), so ``main`` imports only the
-module of the command being run; ``pipeline --help`` and unknown commands load them all.
+Start-up time is part of every command, so ``main`` imports only the module of the command being
+run, and the overview (`pipeline`, `pipeline --help`, an unknown command) imports none: it is drawn
+from ``COMMANDS``, whose one-line summaries a test keeps equal to the commands' own help.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from typing import NamedTuple
 
 import typer
 
-__all__ = ["COMMAND_MODULES", "build_app", "main"]
+__all__ = ["COMMANDS", "COMMAND_MODULES", "build_app", "main"]
 
-COMMAND_MODULES: dict[str, str] = {
-    "ingest": "ingest_cmds",
-    "validate": "ingest_cmds",
-    "sources": "sources_cmds",
-    "daemon": "daemon_cmds",
-    "up": "service_cmds",
-    "worker": "service_cmds",
-    "files": "service_cmds",
-    "jobs": "service_cmds",
-    "run": "run_cmds",
-    "status": "run_cmds",
-    "rerun": "run_cmds",
+
+class Command(NamedTuple):
+    module: str
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {
+    "ingest": Command(
+        "ingest_cmds", "Validate bar files and store the accepted ones as canonical UTC Parquet."
+    ),
+    "validate": Command(
+        "ingest_cmds",
+        "Check bar files and report what ingest would do; writes nothing (and does not look for duplicates).",
+    ),
+    "sources": Command("sources_cmds", "Data sources: folders, upload sessions, databases."),
+    "files": Command(
+        "status_cmds", "Every input file the system knows (from the ledger on disk; Redis is not needed)."
+    ),
+    "jobs": Command(
+        "status_cmds",
+        "Queues (queued/started/finished/failed/scheduled), workers and the latest failures, from Redis.",
+    ),
+    "up": Command(
+        "service_cmds",
+        "Run everything: Redis (embedded unless REDIS_URL is set), the folder daemon and the workers.",
+    ),
+    "daemon": Command(
+        "daemon_cmds",
+        "Watch data/raw, upload sessions and folder sources; enqueue an ingest job per finished file.",
+    ),
+    "worker": Command(
+        "service_cmds", "Run one RQ worker (forking, warm parent, JSON serializer) on the given queues."
+    ),
+    "run": Command(
+        "run_cmds", "Start a research run: load, clean, features, labels, splits for each symbol."
+    ),
+    "status": Command("run_cmds", "List runs, or show one run's stages, timings, row counts and failure."),
+    "rerun": Command(
+        "run_cmds",
+        "Repeat a run with the same config under a new run id, reusing outputs of stages before"
+        " --from-stage.",
+    ),
 }
-"""Top-level command -> the module that defines it (tests check this matches what modules register)."""
+"""Top-level command -> its module and the summary `pipeline --help` shows, in the order shown."""
+COMMAND_MODULES: dict[str, str] = {name: command.module for name, command in COMMANDS.items()}
 
 
 def _version() -> None:
@@ -40,8 +73,12 @@ def _root() -> None:
     """Market-data ingestion and research pipeline. Settings come from PIPELINE_* environment variables."""
 
 
+def _overview_only() -> None:
+    """Never runs: the overview lists commands without importing them."""
+
+
 def build_app(command: str | None = None) -> typer.Typer:
-    """The Typer app with the modules needed for ``command`` (all of them when None or unknown)."""
+    """The Typer app with the module of ``command``; for no or an unknown command, the overview."""
     app = typer.Typer(
         name="pipeline",
         help="Market-data ingestion and research pipeline.",
@@ -51,12 +88,14 @@ def build_app(command: str | None = None) -> typer.Typer:
     )
     app.callback()(_root)
     app.command("version")(_version)
-    wanted = COMMAND_MODULES.get(command or "")
-    names = [wanted] if wanted else sorted(set(COMMAND_MODULES.values()))
     if command == "version":
-        names = []
-    for name in names:
-        importlib.import_module(f"cli.{name}").register(app)
+        return app
+    wanted = COMMANDS.get(command or "")
+    if wanted is None:
+        for name, entry in COMMANDS.items():
+            app.command(name, help=entry.summary)(_overview_only)
+        return app
+    importlib.import_module(f"cli.{wanted.module}").register(app)
     return app
 
 

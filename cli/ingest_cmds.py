@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from cli.common import console, err_console, exits_cleanly, load_settings, print_json
+from cli.common import console, err_console, exits_cleanly, load_settings, print_json, styled_status
 from trading_pipeline.errors import UsageError
 from trading_pipeline.ingest.ingestor import DataIngestor
 from trading_pipeline.ingest.options import BarLabel, IngestOptions
@@ -169,7 +169,6 @@ class _FileProgress:
 
 
 # --- the human summary -------------------------------------------------------------------------------
-STATUS_STYLES = {"ingested": "green", "validated": "green", "duplicate": "cyan", "rejected": "bold red"}
 
 
 def render_reports(reports: list[FileReport]) -> None:
@@ -184,10 +183,9 @@ def render_reports(reports: list[FileReport]) -> None:
     table.add_column("rows", justify="right", no_wrap=True)
     table.add_column("range (UTC)", overflow="fold", ratio=2)
     for report in reports:
-        style = STATUS_STYLES.get(report.status, "")
         table.add_row(
             escape(str(Path(report.path).relative_to(base)) if base != Path("/") else report.path),
-            f"[{style}]{report.status}[/]" if style else report.status,
+            styled_status(report.status),
             report.profile or "-",
             report.interval or "-",
             escape(", ".join(report.symbols)) or "-",

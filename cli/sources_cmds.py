@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, exits_cleanly, load_settings, print_json
+from cli.common import console, escape, exits_cleanly, load_settings, print_json, styled_status
 from trading_pipeline.errors import UsageError
 from trading_pipeline.report import FileReport
 from trading_pipeline.settings import Settings
@@ -249,13 +249,12 @@ def _print_reports(reports: list[FileReport]) -> None:
         return
     table = Table("file", "status", "symbols", "rows", "reason")
     for report in reports:
-        colour = {"ingested": "green", "rejected": "red"}.get(report.status, "yellow")
         table.add_row(
-            Path(report.path).name,
-            f"[{colour}]{report.status}[/]",
-            ", ".join(report.symbols),
+            escape(Path(report.path).name),
+            styled_status(report.status),
+            escape(", ".join(report.symbols)),
             f"{report.total_rows:,}",
-            report.reason(),
+            escape(report.reason()),
         )
     console.print(table)
 

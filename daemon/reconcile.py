@@ -19,24 +19,21 @@ import redis
 
 from daemon.filters import iter_candidates
 from daemon.hashing import FileVersion, HashCache
-from daemon.ledgerio import LedgerRow, load_rows
 from daemon.sources import SourceMap
 from daemon.submit import Candidate, Submitter, Tally
-from jobqueue import INGEST_QUEUE, ingest_job_id
+from jobqueue.ids import ingest_job_id
+from jobqueue.names import ACTIVE_JOB_STATES, DEAD_JOB_STATES, INGEST_QUEUE
 from jobqueue.recovery import recover_abandoned_jobs
-from trading_pipeline.ledger import FINAL_STATUSES, Ledger
+from trading_pipeline.ledger import Ledger, LedgerRow
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
+from trading_pipeline.statuses import FILE_FINAL, FILE_IN_FLIGHT, FileStatus
 
 __all__ = ["Reconciler", "ScanResult"]
 
 log = get_logger("daemon.reconcile")
 BATCH = 500
 """Files per ledger transaction and enqueue pipeline; also bounds how long events wait for the lock."""
-ACTIVE = frozenset({"queued", "started", "deferred", "scheduled"})
-ENDED_BADLY = frozenset({"failed", "stopped", "canceled"})
-WORKING = frozenset({"queued", "ingesting"})
-"""Ledger statuses that promise a worker is on it."""
 
 
 @dataclass
@@ -73,7 +70,7 @@ class Reconciler:
         if refresh_sources:
             self.sources.refresh()
         by_path: dict[str, list[LedgerRow]] = defaultdict(list)
-        for row in load_rows(self.settings.ledger_path):
+        for row in Ledger(self.settings.ledger_path).reconcile_rows():
             by_path[row.path].append(row)
         tally, young = Tally(), []
         todo: list[Candidate] = []
@@ -130,7 +127,7 @@ class Reconciler:
             return None, None
         key = (candidate.source_id, candidate.sha256)
         status = next((r.status for r in rows if (r.source_id, r.sha256) == key), None)
-        if status in FINAL_STATUSES:
+        if status in FILE_FINAL:
             return None, status
         return candidate, status
 
@@ -153,11 +150,13 @@ class Reconciler:
         lost: list[Candidate] = []
         for (c, row_status), job_id, (raw_status, raw_desc) in zip(open_rows, ids, found, strict=True):
             status = raw_status.decode() if raw_status else None
-            if status is None or (status not in ACTIVE and (raw_desc or b"").decode() != f"ingest {c.path}"):
+            if status is None or (
+                status not in ACTIVE_JOB_STATES and (raw_desc or b"").decode() != f"ingest {c.path}"
+            ):
                 lost.append(c)
-            elif status in ENDED_BADLY and row_status in WORKING:
+            elif status in DEAD_JOB_STATES and row_status in FILE_IN_FLIGHT:
                 self._release(c, job_id, status)
-            elif status not in ACTIVE and job_id not in self._warned:
+            elif status not in ACTIVE_JOB_STATES and job_id not in self._warned:
                 self._warned.add(job_id)
                 log.warning("reconcile.left_open", path=str(c.path), job=job_id, job_status=status)
         return lost
@@ -169,7 +168,7 @@ class Reconciler:
         )
         log.warning("reconcile.job_failed", path=str(c.path), job=job_id, job_status=job_status)
         Ledger(self.settings.ledger_path).set_status(
-            c.source_id, str(c.path), c.sha256, "pending", reason=reason
+            c.source_id, str(c.path), c.sha256, FileStatus.PENDING, reason=reason
         )
 
     def _recover_dead_jobs(self) -> None:

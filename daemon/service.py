@@ -17,7 +17,6 @@ import redis
 
 from daemon.events import Debouncer, OverflowDetector
 from daemon.hashing import HashCache
-from daemon.ledgerio import ensure_ledger
 from daemon.notify import notify, watchdog_interval_s
 from daemon.observers import ObserverSet
 from daemon.reconcile import Reconciler
@@ -26,6 +25,7 @@ from daemon.submit import Submitter, Tally
 from daemon.tracker import Ready, StabilityTracker
 from jobqueue.connect import connect_settings
 from trading_pipeline.errors import QueueUnavailableError
+from trading_pipeline.ledger import Ledger
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import SessionManager
@@ -58,7 +58,7 @@ class Daemon:
         self, settings: Settings, connection: redis.Redis, *, repository: Repository | None = None
     ) -> None:
         settings.ensure_dirs()
-        ensure_ledger(settings.ledger_path)
+        Ledger(settings.ledger_path)  # create the tables if this is the first process
         self.settings = settings
         self.sources = SourceMap(settings, repository)
         self.hashes = HashCache()
@@ -185,7 +185,7 @@ class Daemon:
 def run_once(settings: Settings, connection: redis.Redis, *, repository: Repository | None = None) -> Tally:
     """One reconcile with no observers (cron, tests); files still being written are waited for."""
     settings.ensure_dirs()
-    ensure_ledger(settings.ledger_path)
+    Ledger(settings.ledger_path)  # create the tables if this is the first process
     sources = SourceMap(settings, repository)
     hashes = HashCache()
     tracker = StabilityTracker(settings.quiet_period_s)

@@ -18,14 +18,14 @@ import redis
 
 from daemon.filters import is_candidate
 from daemon.hashing import FileChangedError, FileVersion, HashCache
-from daemon.ledgerio import SeenFile, record_batch
 from daemon.sources import SourceMap
 from daemon.tracker import Ready
-from jobqueue import IngestRequest, enqueue_ingest_many
+from jobqueue.ingest import IngestRequest, enqueue_ingest_many
 from trading_pipeline.ingest.options import IngestOptions
-from trading_pipeline.ledger import FINAL_STATUSES
+from trading_pipeline.ledger import Ledger, SeenFile
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
+from trading_pipeline.statuses import FILE_FINAL
 
 __all__ = ["Candidate", "Submitter", "Tally"]
 
@@ -123,10 +123,10 @@ class Submitter:
                 )
                 for c in candidates
             ]
-            before = record_batch(self.settings.ledger_path, seen)
-            todo = [c for c, status in zip(candidates, before, strict=True) if status not in FINAL_STATUSES]
+            before = Ledger(self.settings.ledger_path).record_queued(seen)
+            todo = [c for c, status in zip(candidates, before, strict=True) if status not in FILE_FINAL]
             for c, status in zip(candidates, before, strict=True):
-                if status in FINAL_STATUSES:
+                if status in FILE_FINAL:
                     self._skip(tally, c.path, c.source_id, c.sha256, f"already {status}")
             try:
                 job_ids = enqueue_ingest_many(self.connection, self.settings, [c.request for c in todo])

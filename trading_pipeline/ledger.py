@@ -1,27 +1,26 @@
 """The ledger: the durable record of every input file the system has seen, keyed by content hash.
 
-One row per (source, path, sha256) with a status (pending, queued, ingesting, ingested, rejected,
-duplicate, superseded), the report, and one ``outputs`` row per stored symbol. It is the truth that
-`pipeline files`, the data sources and the daemon's reconcile read; Redis only holds the work list.
+One row per (source, path, sha256) with a status (``FileStatus``), the report, and one ``outputs`` row
+per stored symbol. It is the truth that `pipeline files`, the data sources, the UI and the daemon's
+reconcile read; Redis only holds the work list. Every statement on these two tables lives in this class.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trading_pipeline.clock import now_iso
 from trading_pipeline.db import connect, transaction
-from trading_pipeline.report import FileReport, FileStatus, SymbolResult
+from trading_pipeline.report import FileReport, SymbolResult
+from trading_pipeline.statuses import FILE_FINAL, FileStatus
 
-__all__ = ["FINAL_STATUSES", "FileRecord", "Ledger", "OutputRecord"]
-
-FINAL_STATUSES: frozenset[str] = frozenset({"ingested", "rejected", "duplicate", "superseded"})
-"""Statuses after which a file needs no more work."""
+__all__ = ["FilePage", "FileRecord", "Ledger", "LedgerRow", "OutputRecord", "SeenFile"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -59,10 +58,6 @@ CREATE TABLE IF NOT EXISTS outputs (
 """
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 @dataclass(frozen=True)
 class OutputRecord:
     """One stored Parquet file: the bars of one symbol from one input file."""
@@ -74,6 +69,35 @@ class OutputRecord:
     output: str
     path: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """The columns the daemon's reconcile compares with the folders (no report, no symbols)."""
+
+    source_id: str
+    path: str
+    sha256: str
+    status: FileStatus
+    size: int
+    mtime: float
+    job_id: str | None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FILE_FINAL
+
+
+@dataclass(frozen=True)
+class SeenFile:
+    """One version of one file, about to be (re)queued under ``job_id``."""
+
+    source_id: str
+    path: str
+    sha256: str
+    size: int
+    mtime: float
+    job_id: str
 
 
 @dataclass
@@ -99,10 +123,14 @@ class FileRecord:
     symbols: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row, symbols: list[str] | None = None) -> FileRecord:
+    def from_row(cls, row: sqlite3.Row) -> FileRecord:
+        """A ``files`` row, with its stored symbols as ``symbols`` (comma-joined) when selected."""
         data = dict(row)
-        report = data.pop("report")
-        return cls(**data, report=json.loads(report) if report else None, symbols=symbols or [])
+        report = json.loads(data.pop("report") or "null")
+        joined = data.pop("symbols", None)
+        symbols = sorted(joined.split(",")) if joined else sorted((report or {}).get("symbols", {}))
+        data["status"] = FileStatus(data["status"])
+        return cls(**data, report=report, symbols=symbols)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +152,15 @@ class FileRecord:
         }
 
 
+@dataclass(frozen=True)
+class FilePage:
+    """One page of a file listing and how many rows match in all."""
+
+    records: list[FileRecord]
+    total: int
+    offset: int
+
+
 class Ledger:
     """Multi-process safe access to the ledger database (SQLite, WAL)."""
 
@@ -131,26 +168,47 @@ class Ledger:
         self.path = path
         connect(path, SCHEMA).close()
 
-    def _read(self) -> sqlite3.Connection:
-        return connect(self.path)
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
-    def _write(self) -> Any:
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return transaction(self.path)
 
     # --- state transitions -------------------------------------------------------------------
     def record_seen(self, source_id: str, path: str, sha256: str, size: int, mtime: float) -> FileRecord:
         """Insert a pending row for this exact content at this path, or return the existing one."""
         with self._write() as conn:
-            now = _now()
-            conn.execute(
-                "INSERT OR IGNORE INTO files (source_id, path, sha256, size, mtime, status, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (source_id, path, sha256, size, mtime, now, now),
+            _insert_pending(conn, [(source_id, path, sha256, size, mtime)])
+            row = conn.execute(f"{SELECT_FILES} WHERE {ONE_FILE} GROUP BY f.id", (source_id, path, sha256))
+            return FileRecord.from_row(row.fetchone())
+
+    def record_queued(self, files: Sequence[SeenFile]) -> list[FileStatus]:
+        """Record every file as seen and move its ``pending`` row to ``queued``, in one transaction (the
+        daemon's batches: two commits per file would make a 1,000-file burst wait seconds on fsync).
+        Only ``pending`` rows move, so a row a worker already took is never overwritten. Returns each
+        row's status as it was just before (``pending`` for a new row)."""
+        if not files:
+            return []
+        now = now_iso()
+        with self._write() as conn:
+            _insert_pending(conn, [(f.source_id, f.path, f.sha256, f.size, f.mtime) for f in files], now)
+            before = [
+                FileStatus(
+                    conn.execute(f"SELECT status FROM files f WHERE {ONE_FILE}", _key(f)).fetchone()[0]
+                )
+                for f in files
+            ]
+            conn.executemany(
+                "UPDATE files SET status='queued', job_id=?, updated_at=? WHERE source_id=? AND path=?"
+                " AND sha256=? AND status='pending'",
+                [(f.job_id, now, *_key(f)) for f in files],
             )
-            row = conn.execute(
-                "SELECT * FROM files WHERE source_id=? AND path=? AND sha256=?", (source_id, path, sha256)
-            ).fetchone()
-        return FileRecord.from_row(row)
+        return before
 
     def set_status(
         self,
@@ -163,27 +221,24 @@ class Ledger:
         reason: str | None = None,
         count_attempt: bool = False,
     ) -> None:
-        """Move a non-final row to a working status (queued, ingesting, pending)."""
+        """Move a row to a working status (queued, ingesting, pending), saying why."""
         with self._write() as conn:
             conn.execute(
                 "UPDATE files SET status=?, job_id=COALESCE(?, job_id), reason=COALESCE(?, reason),"
                 " attempts=attempts + ?, updated_at=? WHERE source_id=? AND path=? AND sha256=?",
-                (status, job_id, reason, int(count_attempt), _now(), source_id, path, sha256),
+                (status, job_id, reason, int(count_attempt), now_iso(), source_id, path, sha256),
             )
 
     def record_report(self, report: FileReport, *, size: int = 0, mtime: float = 0.0) -> FileRecord:
         """Store the final outcome of a file and its outputs, in one transaction."""
         if report.source_id is None or report.sha256 is None:
             raise ValueError("a report needs source_id and sha256 to be recorded")
+        key = (report.source_id, report.path, report.sha256)
         starts = [s.start for s in report.symbols.values() if s.start]
         ends = [s.end for s in report.symbols.values() if s.end]
-        now = _now()
+        now = now_iso()
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO files (source_id, path, sha256, size, mtime, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
-                (report.source_id, report.path, report.sha256, size, mtime, now, now),
-            )
+            _insert_pending(conn, [(*key, size, mtime)], now)
             conn.execute(
                 "UPDATE files SET status=?, profile=?, interval=?, rows=?, start=?, end=?, reason=?,"
                 " report=?, updated_at=? WHERE source_id=? AND path=? AND sha256=?",
@@ -197,45 +252,36 @@ class Ledger:
                     report.reason(),
                     json.dumps(report.to_json()),
                     now,
-                    report.source_id,
-                    report.path,
-                    report.sha256,
+                    *key,
                 ),
             )
-            file_id = conn.execute(
-                "SELECT id FROM files WHERE source_id=? AND path=? AND sha256=?",
-                (report.source_id, report.path, report.sha256),
-            ).fetchone()[0]
+            file_id = conn.execute(f"SELECT id FROM files f WHERE {ONE_FILE}", key).fetchone()[0]
             conn.execute("DELETE FROM outputs WHERE file_id=?", (file_id,))
-            if report.status == "ingested":
+            if report.status == FileStatus.INGESTED:
                 conn.executemany(
                     "INSERT INTO outputs (file_id, symbol, rows, start, end, output) VALUES (?,?,?,?,?,?)",
                     [(file_id, sym, *_output_row(res)) for sym, res in report.symbols.items()],
                 )
-            row = conn.execute("SELECT * FROM files WHERE id=?", (file_id,)).fetchone()
-        return FileRecord.from_row(row, sorted(report.symbols))
+            row = conn.execute(f"{SELECT_FILES} WHERE f.id=? GROUP BY f.id", (file_id,)).fetchone()
+        return FileRecord.from_row(row)
 
     def supersede(self, source_id: str, path: str, keep_sha256: str) -> list[OutputRecord]:
         """Mark older versions of ``path`` superseded; return their outputs so the caller deletes them.
 
         Same name with new content is a new version: its bars replace the old version's bars wholesale.
         """
+        others = "f.source_id=? AND f.path=? AND f.sha256<>?"
+        args = (source_id, path, keep_sha256)
         with self._write() as conn:
-            rows = conn.execute(
-                "SELECT o.*, f.path, f.sha256 FROM outputs o JOIN files f ON f.id = o.file_id"
-                " WHERE f.source_id=? AND f.path=? AND f.sha256<>? AND f.status='ingested'",
-                (source_id, path, keep_sha256),
-            ).fetchall()
+            rows = conn.execute(f"{SELECT_OUTPUTS} WHERE {others} AND f.status='ingested'", args).fetchall()
             conn.execute(
-                "UPDATE files SET status='superseded', updated_at=? WHERE source_id=? AND path=?"
-                " AND sha256<>? AND status NOT IN ('superseded')",
-                (_now(), source_id, path, keep_sha256),
+                f"UPDATE files AS f SET status='superseded', updated_at=? WHERE {others}"
+                " AND f.status<>'superseded'",
+                (now_iso(), *args),
             )
-            ids = conn.execute(
-                "SELECT id FROM files WHERE source_id=? AND path=? AND sha256<>?",
-                (source_id, path, keep_sha256),
-            ).fetchall()
-            conn.executemany("DELETE FROM outputs WHERE file_id=?", [(r[0],) for r in ids])
+            conn.execute(
+                f"DELETE FROM outputs WHERE file_id IN (SELECT f.id FROM files f WHERE {others})", args
+            )
         return [_output(r) for r in rows]
 
     def forget(self, source_id: str, path: str | None = None) -> list[OutputRecord]:
@@ -244,96 +290,136 @@ class Ledger:
         if path is not None:
             where, args = "f.source_id=? AND f.path=?", [source_id, path]
         with self._write() as conn:
-            rows = conn.execute(
-                f"SELECT o.*, f.path, f.sha256 FROM outputs o JOIN files f ON f.id=o.file_id WHERE {where}",
-                args,
-            ).fetchall()
+            rows = conn.execute(f"{SELECT_OUTPUTS} WHERE {where}", args).fetchall()
             conn.execute(f"DELETE FROM files AS f WHERE {where}", args)
         return [_output(r) for r in rows]
 
     # --- queries -------------------------------------------------------------------------------
     def get(self, source_id: str, path: str, sha256: str) -> FileRecord | None:
-        conn = self._read()
-        try:
-            row = conn.execute(
-                "SELECT * FROM files WHERE source_id=? AND path=? AND sha256=?", (source_id, path, sha256)
-            ).fetchone()
-            return self._with_symbols(conn, [row])[0] if row else None
-        finally:
-            conn.close()
+        with self._read() as conn:
+            row = conn.execute(f"{SELECT_FILES} WHERE {ONE_FILE} GROUP BY f.id", (source_id, path, sha256))
+            found = row.fetchone()
+        return FileRecord.from_row(found) if found else None
 
     def find_ingested(self, source_id: str, sha256: str) -> FileRecord | None:
         """The record that already stored these exact bytes in this source, if any."""
-        conn = self._read()
-        try:
+        with self._read() as conn:
             row = conn.execute(
-                "SELECT * FROM files WHERE source_id=? AND sha256=? AND status='ingested'"
-                " ORDER BY id LIMIT 1",
+                f"{SELECT_FILES} WHERE f.source_id=? AND f.sha256=? AND f.status='ingested'"
+                " GROUP BY f.id ORDER BY f.id LIMIT 1",
                 (source_id, sha256),
             ).fetchone()
-            return self._with_symbols(conn, [row])[0] if row else None
-        finally:
-            conn.close()
+        return FileRecord.from_row(row) if row else None
 
     def twins(self, source_id: str, sha256: str, path: str) -> list[str]:
         """Other paths of this source queued with the same bytes. One job (its id is source + sha256)
         serves them all: the daemon's enqueue for a second name found that job already active."""
-        conn = self._read()
-        try:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT path FROM files WHERE source_id=? AND sha256=? AND status='queued' AND path<>?"
                 " ORDER BY id",
                 (source_id, sha256, path),
             ).fetchall()
-            return [str(row[0]) for row in rows]
-        finally:
-            conn.close()
+        return [str(row[0]) for row in rows]
 
     def files(
-        self, source_id: str | None = None, status: str | Iterable[str] | None = None
+        self,
+        source_id: str | None = None,
+        status: str | Iterable[str] | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[FileRecord]:
-        clauses, args = [], []
-        if source_id is not None:
-            clauses.append("source_id=?")
-            args.append(source_id)
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            clauses.append(f"status IN ({','.join('?' * len(statuses))})")
-            args.extend(statuses)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        conn = self._read()
-        try:
-            rows = conn.execute(f"SELECT * FROM files {where} ORDER BY id", args).fetchall()
-            return self._with_symbols(conn, rows)
-        finally:
-            conn.close()
+        """Rows in the order they were first seen, with their symbols, in one query."""
+        where, args = _filters(source_id, status)
+        page = "LIMIT ? OFFSET ?" if limit is not None else ""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"{SELECT_FILES} {where} GROUP BY f.id ORDER BY f.id {page}",
+                [*args, *([limit, offset] if limit is not None else [])],
+            ).fetchall()
+        return [FileRecord.from_row(r) for r in rows]
+
+    def page(
+        self,
+        source_id: str | None = None,
+        status: str | Iterable[str] | None = None,
+        *,
+        limit: int | None = 100,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> FilePage:
+        """One page of the listing (``limit=None``: all of it) and the number of matching rows."""
+        where, args = _filters(source_id, status)
+        order = "DESC" if newest_first else "ASC"
+        with self._read() as conn:
+            total = int(conn.execute(f"SELECT COUNT(*) FROM files f {where}", args).fetchone()[0])
+            rows = conn.execute(
+                f"{SELECT_FILES} {where} GROUP BY f.id ORDER BY f.id {order} LIMIT ? OFFSET ?",
+                [*args, -1 if limit is None else limit, offset],
+            ).fetchall()
+        return FilePage([FileRecord.from_row(r) for r in rows], total, offset)
+
+    def count_by_status(self, source_id: str | None = None) -> dict[FileStatus, int]:
+        """How many rows are in each status (statuses with none are left out)."""
+        where, args = _filters(source_id, None)
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT f.status, COUNT(*) FROM files f {where} GROUP BY f.status", args)
+            return {FileStatus(status): int(n) for status, n in rows.fetchall()}
+
+    def reconcile_rows(self) -> list[LedgerRow]:
+        """Every row's identity and state, without reports: what the daemon compares with the folders."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT source_id, path, sha256, status, size, mtime, job_id FROM files ORDER BY id"
+            ).fetchall()
+        return [LedgerRow(r[0], r[1], r[2], FileStatus(r[3]), r[4], r[5], r[6]) for r in rows]
 
     def outputs(self, source_id: str, symbol: str | None = None) -> list[OutputRecord]:
         """Stored Parquet files of ingested inputs in a source, oldest ingest first."""
-        sql = (
-            "SELECT o.*, f.path, f.sha256 FROM outputs o JOIN files f ON f.id=o.file_id"
-            " WHERE f.source_id=? AND f.status='ingested'"
-        )
+        sql = f"{SELECT_OUTPUTS} WHERE f.source_id=? AND f.status='ingested'"
         args: list[Any] = [source_id]
         if symbol is not None:
             sql += " AND o.symbol=?"
             args.append(symbol)
-        conn = self._read()
-        try:
+        with self._read() as conn:
             return [_output(r) for r in conn.execute(sql + " ORDER BY f.id", args).fetchall()]
-        finally:
-            conn.close()
 
-    @staticmethod
-    def _with_symbols(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[FileRecord]:
-        records = []
-        for row in rows:
-            syms = [r[0] for r in conn.execute("SELECT symbol FROM outputs WHERE file_id=?", (row["id"],))]
-            record = FileRecord.from_row(row, syms)
-            if not syms and record.report:
-                record.symbols = sorted(record.report.get("symbols", {}))
-            records.append(record)
-        return records
+
+SELECT_FILES = (
+    "SELECT f.*, GROUP_CONCAT(o.symbol) AS symbols FROM files f LEFT JOIN outputs o ON o.file_id = f.id"
+)
+"""Rows with their stored symbols (comma-joined: symbols never hold a comma); needs ``GROUP BY f.id``."""
+SELECT_OUTPUTS = "SELECT o.*, f.path, f.sha256 FROM outputs o JOIN files f ON f.id = o.file_id"
+ONE_FILE = "f.source_id=? AND f.path=? AND f.sha256=?"
+
+
+def _key(f: SeenFile) -> tuple[str, str, str]:
+    return (f.source_id, f.path, f.sha256)
+
+
+def _insert_pending(
+    conn: sqlite3.Connection, rows: Sequence[tuple[str, str, str, int, float]], now: str | None = None
+) -> None:
+    stamp = now or now_iso()
+    conn.executemany(
+        "INSERT OR IGNORE INTO files (source_id, path, sha256, size, mtime, status, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+        [(*row, stamp, stamp) for row in rows],
+    )
+
+
+def _filters(source_id: str | None, status: str | Iterable[str] | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if source_id is not None:
+        clauses.append("f.source_id=?")
+        args.append(source_id)
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        clauses.append(f"f.status IN ({','.join('?' * len(statuses))})")
+        args.extend(statuses)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
 def _output_row(res: SymbolResult) -> tuple[int, str | None, str | None, str]:

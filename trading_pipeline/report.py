@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["MAX_REPORTED_ROWS", "FileReport", "FileStatus", "Finding", "SymbolResult", "describe_rows"]
+from trading_pipeline.statuses import FileStatus
+
+__all__ = ["MAX_REPORTED_ROWS", "FileReport", "Finding", "SymbolResult", "describe_rows"]
 
 MAX_REPORTED_ROWS = 10
 """How many offending row numbers a finding lists; the count says how many there were in all."""
 
-FileStatus = Literal[
-    "pending", "queued", "ingesting", "ingested", "rejected", "duplicate", "superseded", "validated"
-]
 Severity = Literal["error", "warning"]
 
 
@@ -123,7 +122,7 @@ class FileReport:
 
     @property
     def rejected(self) -> bool:
-        return self.status == "rejected"
+        return self.status == FileStatus.REJECTED
 
     @property
     def total_rows(self) -> int:

@@ -28,10 +28,11 @@ from rq.job import Job
 from trading_pipeline.errors import IngestError, PipelineError, StoreError
 from trading_pipeline.ingest.ingestor import DataIngestor
 from trading_pipeline.ingest.options import IngestOptions
-from trading_pipeline.ledger import FINAL_STATUSES, Ledger
+from trading_pipeline.ledger import Ledger
 from trading_pipeline.logs import get_logger
 from trading_pipeline.report import FileReport, Finding
 from trading_pipeline.settings import Settings
+from trading_pipeline.statuses import FILE_FINAL, FileStatus
 from trading_pipeline.store import file_sha256
 
 __all__ = ["MetaProgress", "ingest_job", "record_horse_death", "run_ingest"]
@@ -91,7 +92,7 @@ def _ingest_file(
     ledger = _ledger(settings.ledger_path)
     source = opts.source_id
     done = ledger.get(source, path, sha256)
-    if done is not None and done.status in FINAL_STATUSES:
+    if done is not None and done.status in FILE_FINAL:
         # A re-run (retry, recovery after kill -9) of work that already completed: nothing to do.
         return {**(done.report or {"path": path, "status": done.status}), "rerun": True}
     gone = _content_problem(Path(path), sha256)
@@ -105,7 +106,7 @@ def _ingest_file(
         source,
         path,
         sha256,
-        "ingesting",
+        FileStatus.INGESTING,
         job_id=job.id if job else None,
         reason=_where(job),
         count_attempt=True,
@@ -119,7 +120,9 @@ def _ingest_file(
         _mark_retry(ledger, source, path, sha256, job, exc)
         raise
     if report.sha256 and report.sha256 != sha256:
-        ledger.set_status(source, path, sha256, "pending", reason="file changed while it was being ingested")
+        ledger.set_status(
+            source, path, sha256, FileStatus.PENDING, reason="file changed while it was being ingested"
+        )
     progress("done", 100.0)
     return report.to_json()
 
@@ -139,7 +142,7 @@ def _record_gone(ledger: Ledger, source: str, path: str, sha256: str, reason: st
     """Finish without retrying: the daemon queues whatever is on disk now under its own job id."""
     log.warning("ingest skipped", path=path, reason=reason)
     ledger.record_seen(source, path, sha256, 0, 0.0)  # no-op when the daemon already recorded it
-    ledger.set_status(source, path, sha256, "pending", reason=reason)
+    ledger.set_status(source, path, sha256, FileStatus.PENDING, reason=reason)
     return {"path": path, "status": "skipped", "sha256": sha256, "source": source, "reason": reason}
 
 
@@ -151,12 +154,12 @@ def _handle_pipeline_error(
         _mark_retry(ledger, source, path, sha256, job, exc)
         raise exc
     if isinstance(exc, IngestError):
-        report = FileReport(path=path, status="rejected", sha256=sha256, source_id=source)
+        report = FileReport(path=path, status=FileStatus.REJECTED, sha256=sha256, source_id=source)
         report.add(Finding(exc.check, exc.message))
         ledger.record_report(report)
         return report
-    ledger.set_status(source, path, sha256, "pending", reason=f"not ingested: {exc.message}")
-    report = FileReport(path=path, status="pending", sha256=sha256, source_id=source)
+    ledger.set_status(source, path, sha256, FileStatus.PENDING, reason=f"not ingested: {exc.message}")
+    report = FileReport(path=path, status=FileStatus.PENDING, sha256=sha256, source_id=source)
     report.add(Finding("config", exc.message))
     return report
 
@@ -173,7 +176,9 @@ def _mark_retry(
 def _record_failure(ledger: Ledger, source: str, path: str, sha256: str, retrying: bool, text: str) -> None:
     reason = f"ingest failed, retrying: {text}" if retrying else f"ingest failed: {text}"
     try:
-        ledger.set_status(source, path, sha256, "queued" if retrying else "pending", reason=reason[:500])
+        ledger.set_status(
+            source, path, sha256, FileStatus.QUEUED if retrying else FileStatus.PENDING, reason=reason[:500]
+        )
     except Exception:  # the ledger itself may be what failed; RQ still records the exception
         log.exception("could not record the failure in the ledger", path=path)
 
@@ -189,7 +194,7 @@ def record_horse_death(job: Job, text: str) -> None:
     source = IngestOptions.from_json(kwargs["options"]).source_id
     ledger = _ledger(_settings().ledger_path)
     row = ledger.get(source, path, sha256)
-    if row is not None and row.status not in FINAL_STATUSES:  # a death after the result was recorded
+    if row is not None and row.status not in FILE_FINAL:  # a death after the result was recorded
         _record_failure(ledger, source, path, sha256, bool(job.retries_left), text)
 
 

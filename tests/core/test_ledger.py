@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.report import FileReport, Finding, SymbolResult
@@ -77,3 +81,50 @@ def test_concurrent_writers_in_separate_processes_lose_nothing(tmp_path: Path) -
         proc.join(60)
         assert proc.exitcode == 0
     assert len(Ledger(Path(db)).files(status="ingested")) == 200
+
+
+def _many(ledger: Ledger, n: int) -> None:
+    for i in range(n):
+        status = "rejected" if i % 3 == 0 else "ingested"
+        ledger.record_report(_report(f"/raw/f{i:03d}.csv", f"s{i}", status, output=f"/o{i}.parquet"))
+
+
+def test_a_page_is_the_newest_rows_with_their_symbols_and_the_total(tmp_path: Path) -> None:
+    """`files` and the UI page through thousands of rows; each row still says its symbols."""
+    ledger = Ledger(tmp_path / "l.db")
+    _many(ledger, 30)
+    page = ledger.page(limit=10, offset=5)
+    assert page.total == 30 and page.offset == 5
+    assert [r.path for r in page.records] == [f"/raw/f{i:03d}.csv" for i in range(24, 14, -1)]
+    assert all(r.symbols == (["MES"] if r.status == "ingested" else []) for r in page.records)
+    rejected = ledger.page(status="rejected", limit=None)
+    assert rejected.total == len(rejected.records) == 10
+
+
+def test_listing_reads_symbols_in_the_same_query_as_the_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One statement per listing, whatever the number of rows (not one more per row)."""
+    ledger = Ledger(tmp_path / "l.db")
+    _many(ledger, 12)
+    statements: list[str] = []
+    real_connect = sqlite3.connect
+
+    def tracing(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", tracing)
+    records = ledger.files()
+    assert len(records) == 12 and records[1].symbols == ["MES"]
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_counts_by_status_need_no_listing(tmp_path: Path) -> None:
+    """The summary line under `files` and the UI's health page."""
+    ledger = Ledger(tmp_path / "l.db")
+    _many(ledger, 9)
+    ledger.record_seen("default", "/raw/new.csv", "new", 1, 1.0)
+    assert ledger.count_by_status() == {"ingested": 6, "rejected": 3, "pending": 1}
+    assert ledger.count_by_status("elsewhere") == {}

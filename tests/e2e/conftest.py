@@ -15,8 +15,9 @@ import pytest
 import redis
 
 from testkit import PipelineProcess, wait_for
-from trading_pipeline.ledger import FINAL_STATUSES, FileRecord, Ledger
+from trading_pipeline.ledger import FileRecord, Ledger
 from trading_pipeline.settings import Settings
+from trading_pipeline.statuses import FILE_FINAL
 
 
 class Stack:
@@ -53,7 +54,7 @@ class Stack:
 
         def done() -> list[FileRecord] | None:
             rows = self.ledger()
-            return rows if len(rows) >= count and all(r.status in FINAL_STATUSES for r in rows) else None
+            return rows if len(rows) >= count and all(r.status in FILE_FINAL for r in rows) else None
 
         try:
             return wait_for(done, timeout_s=timeout_s, interval_s=0.2, what=f"{count} files to be final")

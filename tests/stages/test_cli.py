@@ -26,7 +26,7 @@ def cli(settings: Settings, ingest: Ingest) -> Callable[..., Any]:
     env = {"PIPELINE_DATA_DIR": str(settings.data_dir), "PIPELINE_REDIS_URL": "", "REDIS_URL": ""}
 
     def invoke(*args: str, **extra_env: str) -> Any:
-        return runner.invoke(build_app(), list(args), env={**env, **extra_env})
+        return runner.invoke(build_app(args[0]), list(args), env={**env, **extra_env})
 
     return invoke
 

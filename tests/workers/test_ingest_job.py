@@ -11,11 +11,10 @@ import redis
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 
-from daemon.ledgerio import SeenFile, record_batch
 from jobqueue import INGEST_QUEUE, SERIALIZER, IngestRequest, enqueue_ingest_many
 from testkit import drop_csv, enqueue, parquet_rows, wait_for
 from trading_pipeline.ingest.options import IngestOptions
-from trading_pipeline.ledger import Ledger
+from trading_pipeline.ledger import Ledger, SeenFile
 from trading_pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -150,7 +149,7 @@ def test_the_same_bytes_under_a_second_name_ride_on_the_first_names_job(
     job_id = enqueue(conn, queue_settings, path, sha)
     seen = [SeenFile("default", str(p), sha, p.stat().st_size, 0.0, job_id) for p in (path, copy)]
     ledger = Ledger(queue_settings.ledger_path)  # creates the tables, as the daemon does at start
-    assert record_batch(queue_settings.ledger_path, seen) == ["pending", "pending"]
+    assert Ledger(queue_settings.ledger_path).record_queued(seen) == ["pending", "pending"]
     again = IngestRequest(str(copy), sha, IngestOptions())
     assert enqueue_ingest_many(conn, queue_settings, [again]) == [None]  # "job already active"
     run = _burst(worker_env)

@@ -41,6 +41,7 @@ from trading_pipeline.logs import get_logger
 from trading_pipeline.report import FileReport, Finding, SymbolResult
 from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
+from trading_pipeline.statuses import FileStatus
 from trading_pipeline.store import BarStore
 from trading_pipeline.store import file_sha256 as store_sha256
 from trading_pipeline.validation import MISSING_PRICES, TIMESTAMPS, validate_bars
@@ -132,7 +133,7 @@ class DataIngestor:
         progress("hashing", 0)
         checked = self._check(target, file_sha256(target), options, progress)
         if not checked.report.rejected:
-            checked.report.status = "validated"
+            checked.report.status = FileStatus.VALIDATED
         progress("done", 100)
         return checked.report
 
@@ -189,18 +190,20 @@ class DataIngestor:
         return checked
 
     def _check(self, path: Path, sha: str, options: IngestOptions, progress: Progress) -> _Checked:
-        report = FileReport(path=str(path), status="ingested", sha256=sha, source_id=options.source_id)
+        report = FileReport(
+            path=str(path), status=FileStatus.INGESTED, sha256=sha, source_id=options.source_id
+        )
         progress("reading", 10)
         parsed = _read(path, options, report)
         if parsed is None:
-            report.status = "rejected"
+            report.status = FileStatus.REJECTED
             return _Checked(report, {})
         progress("validating", 50)
         report.profile = parsed.profile
         report.extend(parsed.findings)
         tables = self._validate(parsed, options, report)
         if report.errors:
-            report.status = "rejected"
+            report.status = FileStatus.REJECTED
             tables = {}
         return _Checked(report, tables)
 
@@ -279,7 +282,7 @@ class DataIngestor:
         stored = FileReport.from_json(original.report) if original.report else None
         report = FileReport(
             path=str(path),
-            status="duplicate",
+            status=FileStatus.DUPLICATE,
             profile=original.profile,
             interval=original.interval,
             symbols=stored.symbols if stored else {},

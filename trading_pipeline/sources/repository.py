@@ -14,11 +14,12 @@ import os
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from trading_pipeline.clock import now_iso
 from trading_pipeline.db import connect, transaction
 from trading_pipeline.errors import (
     PipelineError,
@@ -64,10 +65,6 @@ class RemovedSource:
     folders: list[str] = field(default_factory=list)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 def _as_settings(value: Settings | str | os.PathLike[str] | None) -> Settings:
     if value is None:
         return Settings()
@@ -95,7 +92,7 @@ class DataSourceRepository:
         try:
             conn.execute(
                 "INSERT OR IGNORE INTO sources VALUES (?, 'file', ?, ?, ?)",
-                (DEFAULT_SOURCE_ID, json.dumps(FileDataSource().to_config()), _now(), _now()),
+                (DEFAULT_SOURCE_ID, json.dumps(FileDataSource().to_config()), now_iso(), now_iso()),
             )
         finally:
             conn.close()
@@ -118,7 +115,7 @@ class DataSourceRepository:
                 raise SourceExistsError(source_id=source_id)
             if folder is not None:
                 self._check_folder(source, folder, [self._build(r) for r in self._rows(conn)])
-            now = _now()
+            now = now_iso()
             conn.execute(
                 "INSERT INTO sources VALUES (?, ?, ?, ?, ?)",
                 (source_id, source.source_type, json.dumps(source.to_config()), now, now),

@@ -20,12 +20,13 @@ import os
 import secrets
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from trading_pipeline.clock import now_iso, utc_now
 from trading_pipeline.errors import SourceNotFoundError, UnsafeNameError
-from trading_pipeline.ledger import FINAL_STATUSES, Ledger
+from trading_pipeline.ledger import Ledger
 from trading_pipeline.names import SESSION_ID_RE, check_session_id, safe_filename, safe_symbol
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources.repository import DataSourceRepository
@@ -35,6 +36,7 @@ from trading_pipeline.sources.upload_source import (
     UploadDataSource,
     read_session_metadata,
 )
+from trading_pipeline.statuses import FILE_FINAL
 from trading_pipeline.store import atomic_write_bytes, exclusive_lock, file_sha256, fsync_dir
 
 __all__ = ["SessionManager", "new_session_id"]
@@ -45,7 +47,7 @@ CREATE_ATTEMPTS = 20
 
 def new_session_id(now: datetime | None = None) -> str:
     """``upload_YYYYMMDDTHHMMSS_<8 hex>`` in UTC; the hex makes same-second ids distinct."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    stamp = (now or utc_now()).strftime("%Y%m%dT%H%M%S")
     return f"upload_{stamp}_{secrets.token_hex(4)}"
 
 
@@ -80,7 +82,7 @@ class SessionManager:
         try:
             source = UploadDataSource(session_id, settings=self.settings, **options)
             (session_dir / SESSION_FILES_DIR).mkdir()
-            metadata = {"session_id": session_id, "created_at": _now(), "label": label, "options": options}
+            metadata = {"session_id": session_id, "created_at": now_iso(), "label": label, "options": options}
             self._write_metadata(session_dir, {**metadata, "files": {}})
             self.repository.register_source(session_id, source)
         except BaseException:
@@ -141,7 +143,7 @@ class SessionManager:
         tmp = files / f".{clean}.{secrets.token_hex(4)}.part"
         try:
             size, digest = _write_synced(tmp, data)
-            entry = {"size": size, "sha256": digest, "symbol": symbol, "uploaded_at": _now()}
+            entry = {"size": size, "sha256": digest, "symbol": symbol, "uploaded_at": now_iso()}
             self._update_metadata(session_id, clean, entry)
             tmp.replace(target)
             fsync_dir(files)
@@ -189,7 +191,7 @@ class SessionManager:
         if files.is_dir() and any(p.name.endswith(".part") for p in files.iterdir()):
             return False
         source = UploadDataSource(session_id, settings=self.settings)
-        done = {r.sha256 for r in Ledger(self.settings.ledger_path).files(session_id, FINAL_STATUSES)}
+        done = {r.sha256 for r in Ledger(self.settings.ledger_path).files(session_id, FILE_FINAL)}
         known = read_session_metadata(self.get_session_dir(session_id)).get("files", {})
         for path in source.files_on_disk():
             entry = known.get(path.name, {})
@@ -197,10 +199,6 @@ class SessionManager:
             if (digest or file_sha256(path)) not in done:
                 return False
         return True
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _age_s(folder: Path) -> float:

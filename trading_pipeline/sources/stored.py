@@ -27,11 +27,11 @@ from trading_pipeline.schema import BAR_COLUMNS
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources.base import DataSource, DataSourceMetadata, InputFile, SymbolInfo
 from trading_pipeline.sources.merge import merge_bars
+from trading_pipeline.statuses import FILE_UNFINISHED, FileStatus
 from trading_pipeline.store import BarStore
 
 __all__ = ["StoredDataSource", "SymbolNotFoundError", "source_options"]
 
-WORKING_STATUSES = frozenset({"pending", "queued", "ingesting"})
 LOAD_ATTEMPTS = 3
 
 
@@ -113,7 +113,7 @@ class StoredDataSource(DataSource):
         outputs = self.ledger.outputs(self.source_id)
         files = self.ledger.files(self.source_id)
         info = _symbol_info(outputs)
-        ingested = [f for f in files if f.status == "ingested"]
+        ingested = [f for f in files if f.status == FileStatus.INGESTED]
         errors = self.location_errors() + _rejections(files)
         starts = [i.start for i in info.values() if i.start]
         ends = [i.end for i in info.values() if i.end]
@@ -133,7 +133,7 @@ class StoredDataSource(DataSource):
             location=str(watch) if watch else "",
             options=self.to_config(),
             file_count=len(ingested),
-            pending_files=sum(1 for f in files if f.status in WORKING_STATUSES),
+            pending_files=sum(1 for f in files if f.status in FILE_UNFINISHED),
         )
 
     def _columns(self, outputs: list[OutputRecord]) -> list[str]:
@@ -237,4 +237,4 @@ def _rejections(files: list[FileRecord]) -> list[str]:
     latest: dict[str, FileRecord] = {}
     for record in files:  # ordered by id: later versions overwrite earlier ones
         latest[record.path] = record
-    return [f"{r.path}: {r.reason or 'rejected'}" for r in latest.values() if r.status == "rejected"]
+    return [f"{r.path}: {r.reason or 'rejected'}" for r in latest.values() if r.status == FileStatus.REJECTED]

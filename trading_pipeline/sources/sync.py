@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from trading_pipeline.ledger import FINAL_STATUSES, Ledger
+from trading_pipeline.ledger import Ledger
 from trading_pipeline.report import FileReport
 from trading_pipeline.sources.stored import StoredDataSource
+from trading_pipeline.statuses import FILE_FINAL
 
 __all__ = ["ingest_source_files", "unfinished_files"]
 
@@ -21,7 +22,7 @@ OnFile = Callable[[Path, FileReport], None]
 def unfinished_files(source: StoredDataSource) -> list[Path]:
     """Files on disk the ledger has not finished at their current size and mtime (no hashing needed)."""
     ledger = Ledger(source.settings.ledger_path)
-    done = {(r.path, r.size, r.mtime) for r in ledger.files(source.source_id, FINAL_STATUSES)}
+    done = {(r.path, r.size, r.mtime) for r in ledger.files(source.source_id, FILE_FINAL)}
     pending = []
     for path in source.files_on_disk():
         stat = path.stat()

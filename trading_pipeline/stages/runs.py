@@ -12,10 +12,10 @@ import contextlib
 import json
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trading_pipeline.clock import now_iso, utc_now
 from trading_pipeline.errors import RunError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
@@ -43,13 +43,9 @@ TERMINAL_SYMBOL_STATES = frozenset({"done", "failed"})
 """A symbol is finished when done or failed; a run is finished when all its symbols are."""
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 def new_run_id() -> str:
     """Time first (runs sort by age), then 32 random bits: two runs in the same second still differ."""
-    return f"run_{datetime.now(UTC):%Y%m%dT%H%M%S}_{secrets.token_hex(4)}"
+    return f"run_{utc_now():%Y%m%dT%H%M%S}_{secrets.token_hex(4)}"
 
 
 def run_dir(settings: Settings, run_id: str) -> Path:

@@ -1,0 +1,147 @@
+"""Looking at the service: `pipeline files` (the ledger on disk, works with Redis down) and
+`pipeline jobs` (Redis, saying clearly when it cannot reach it).
+
+Both are run often, so this module imports only what they need, when they need it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli.common import console, escape, exits_cleanly, load_settings, print_json, styled_status
+from trading_pipeline.errors import UsageError
+from trading_pipeline.statuses import FileStatus
+
+if TYPE_CHECKING:
+    from trading_pipeline.ledger import FileRecord
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `app`."""
+    app.command("files")(files)
+    app.command("jobs")(jobs)
+
+
+@exits_cleanly
+def files(
+    source: Annotated[str | None, typer.Option("--source", help="Only this data source.")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="Only this status (repeatable).")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="How many of the newest files the table shows.")
+    ] = 50,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every file (--json always does).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Every input file the system knows (from the ledger on disk; Redis is not needed)."""
+    from trading_pipeline.ledger import Ledger
+
+    settings = load_settings("cli", logs=False)
+    unknown = [s for s in status or [] if s not in FileStatus.__members__.values()]
+    if unknown:
+        known = ", ".join(FileStatus)
+        raise UsageError(f"unknown status {unknown[0]!r}; use one of {known}")
+    ledger = Ledger(settings.ledger_path)
+    if as_json:
+        print_json({"files": [r.to_json() for r in ledger.files(source, status or None)]})
+        return
+    page = ledger.page(source, status or None, limit=None if show_all else limit)
+    console.print(_files_table(list(reversed(page.records)), settings.data_dir))
+    counts = ledger.count_by_status(source)
+    summary = ", ".join(f"{n:,} {s}" for s, n in sorted(counts.items())) or "no files yet"
+    if len(page.records) < page.total:
+        summary += f" (the newest {len(page.records):,} of {page.total:,} shown; --all shows every one)"
+    console.print(summary, highlight=False)
+
+
+def _files_table(records: list[FileRecord], data_dir: Path) -> Table:
+    table = Table(title=f"Files in {escape(str(data_dir))}", title_justify="left")
+    for column in ("path", "source", "status", "symbols", "rows", "updated", "reason"):
+        table.add_column(column, overflow="fold", justify="right" if column == "rows" else "left")
+    for r in records:
+        symbols = ", ".join(r.symbols[:3]) + (f" +{len(r.symbols) - 3}" if len(r.symbols) > 3 else "")
+        table.add_row(
+            escape(_short_path(r.path, data_dir)),
+            escape(r.source_id),
+            styled_status(r.status),
+            escape(symbols),
+            f"{r.rows:,}" if r.rows else "",
+            _local_time(r.updated_at),
+            escape(r.reason),
+        )
+    return table
+
+
+def _short_path(path: str, data_dir: Path) -> str:
+    try:
+        return str(Path(path).relative_to(data_dir))
+    except ValueError:
+        return path
+
+
+def _local_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
+@exits_cleanly
+def jobs(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    failures: Annotated[int, typer.Option(min=0, help="How many recent failures to show.")] = 10,
+) -> None:
+    """Queues (queued/started/finished/failed/scheduled), workers and the latest failures, from Redis."""
+    from jobqueue.connect import connect_settings, redacted, resolve_url
+    from jobqueue.status import queue_summary
+
+    settings = load_settings("cli", logs=False)
+    connection = connect_settings(settings)
+    summary = {
+        "redis_url": redacted(resolve_url(settings) or ""),
+        **queue_summary(connection, failures=failures),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    columns = ("queued", "started", "scheduled", "deferred", "finished", "failed", "canceled")
+    queues = Table(title=f"Queues at {escape(summary['redis_url'])}", title_justify="left")
+    queues.add_column("queue")
+    for column in columns:
+        queues.add_column(column, justify="right")
+    for row in summary["queues"]:
+        queues.add_row(escape(row["queue"]), *(str(row[c]) for c in columns))
+    console.print(queues)
+    workers = Table(title=f"{len(summary['workers'])} worker(s)", title_justify="left")
+    for column in ("name", "state", "queues", "current job", "ok", "failed"):
+        workers.add_column(column)
+    for w in summary["workers"]:
+        workers.add_row(
+            escape(w["name"]), w["state"], escape(",".join(w["queues"])), escape(w["current_job"] or ""),
+            str(w["successful_jobs"]), str(w["failed_jobs"]),
+        )  # fmt: skip
+    console.print(workers)
+    if summary["failures"]:
+        failed = Table(title="Latest failures", title_justify="left")
+        for column in ("ended", "queue", "job", "error"):
+            failed.add_column(column, overflow="fold")
+        for f in summary["failures"]:
+            failed.add_row(
+                _local_time(f["ended_at"] or ""),
+                escape(f["queue"]),
+                escape(f["description"] or f["job_id"]),
+                escape(f["error"]),
+            )
+        console.print(failed)
