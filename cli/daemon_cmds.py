@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from cli.common import console, exits_cleanly, load_settings, print_json
@@ -14,8 +16,12 @@ def register(app: typer.Typer) -> None:
 
 @exits_cleanly
 def daemon_command(
-    once: bool = typer.Option(False, "--once", help="Reconcile the folders with the ledger once, then exit."),
-    json_out: bool = typer.Option(False, "--json", help="With --once: print one JSON summary on stdout."),
+    once: Annotated[
+        bool, typer.Option("--once", help="Reconcile the folders with the ledger once, then exit.")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="With --once: print one JSON summary on stdout.")
+    ] = False,
 ) -> None:
     """Watch data/raw, upload sessions and folder sources; enqueue an ingest job per finished file.
 

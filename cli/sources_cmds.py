@@ -33,12 +33,16 @@ sources_app = typer.Typer(
     name="sources", help="Data sources: folders, upload sessions, databases.", no_args_is_help=True
 )
 
-JSON_OPT = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
-TZ_OPT = typer.Option(
-    None, "--tz", help="IANA zone of naive timestamps in these files, e.g. America/Chicago."
-)
-LABEL_OPT = typer.Option(None, "--bar-label", help="'close' if bars are stamped with their close time.")
-NO_INGEST_OPT = typer.Option(False, "--no-ingest", help="Only register; the daemon ingests the files.")
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+Tz = Annotated[
+    str | None,
+    typer.Option("--tz", help="IANA zone of naive timestamps in these files, e.g. America/Chicago."),
+]
+BarLabelOpt = Annotated[
+    str | None, typer.Option("--bar-label", help="'close' if bars are stamped with their close time.")
+]
+NoIngest = Annotated[bool, typer.Option("--no-ingest", help="Only register; the daemon ingests the files.")]
+SourceId = Annotated[str, typer.Argument(help="Source id.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +57,7 @@ def _repo() -> tuple[Settings, DataSourceRepository]:
 
 @sources_app.command("list")
 @exits_cleanly
-def list_sources(as_json: bool = JSON_OPT) -> None:
+def list_sources(as_json: Json = False) -> None:
     """List every source with symbols, rows, range and validation state (read from the ledger)."""
     _, repo = _repo()
     listing, active = repo.list_sources(), repo.active_source_id()
@@ -65,9 +69,9 @@ def list_sources(as_json: bool = JSON_OPT) -> None:
         marker = " [bold green](active)[/]" if meta.source_id == active else ""
         start, end = meta.date_range or ("", "")
         table.add_row(
-            f"{meta.source_id}{marker}",
-            meta.source_type,
-            _symbols_text(meta.symbols),
+            f"{escape(meta.source_id)}{marker}",
+            escape(meta.source_type),
+            escape(_symbols_text(meta.symbols)),
             f"{meta.row_count:,}",
             start[:16],
             end[:16],
@@ -79,32 +83,40 @@ def list_sources(as_json: bool = JSON_OPT) -> None:
 
 @sources_app.command("show")
 @exits_cleanly
-def show(source_id: str = typer.Argument(..., help="Source id."), as_json: bool = JSON_OPT) -> None:
+def show(source_id: SourceId, as_json: Json = False) -> None:
     """One source in detail: location, options, per-symbol ranges, validation errors."""
     _, repo = _repo()
     meta = repo.get_source(source_id).get_metadata()
     if as_json:
         print_json(_meta_json(meta, repo.active_source_id()))
         return
-    console.print(f"[bold]{meta.source_id}[/] ({meta.source_type}) {meta.location}", highlight=False)
+    console.print(
+        f"[bold]{escape(meta.source_id)}[/] ({escape(meta.source_type)}) {escape(str(meta.location))}",
+        highlight=False,
+    )
     options = {k: v for k, v in meta.options.items() if v is not None and k != "raw_data_dir"}
-    console.print(f"options: {options or 'none'}; files: {meta.file_count}, pending: {meta.pending_files}")
-    console.print(f"state: {_state(meta)}; columns: {', '.join(meta.columns) or '-'}")
+    console.print(
+        f"options: {escape(str(options or 'none'))}; files: {meta.file_count}, pending: {meta.pending_files}",
+        highlight=False,
+    )
+    console.print(
+        f"state: {_state(meta)}; columns: {escape(', '.join(meta.columns)) or '-'}", highlight=False
+    )
     table = Table("symbol", "rows", "from", "to", "files")
     for symbol, info in meta.symbol_info.items():
-        table.add_row(symbol, f"{info.rows:,}", info.start or "", info.end or "", str(info.files))
+        table.add_row(escape(symbol), f"{info.rows:,}", info.start or "", info.end or "", str(info.files))
     console.print(table)
     for error in meta.validation_errors:
-        console.print(f"[red]error:[/] {error}", highlight=False)
+        console.print(f"[red]error:[/] {escape(error)}", highlight=False)
 
 
 @sources_app.command("preview")
 @exits_cleanly
 def preview(
-    source_id: str = typer.Argument(..., help="Source id."),
-    symbol: str = typer.Argument(..., help="Symbol to show."),
-    rows: int = typer.Option(10, "--rows", min=1, help="How many bars."),
-    as_json: bool = JSON_OPT,
+    source_id: SourceId,
+    symbol: Annotated[str, typer.Argument(help="Symbol to show.")],
+    rows: Annotated[int, typer.Option("--rows", min=1, help="How many bars.")] = 10,
+    as_json: Json = False,
 ) -> None:
     """The first bars of a symbol, as the pipeline will load them."""
     _, repo = _repo()
@@ -112,34 +124,34 @@ def preview(
     if as_json:
         print_json({"source": source_id, "symbol": symbol, "rows": _records(frame)})
         return
-    table = Table(*map(str, frame.columns), title=f"{source_id} {symbol}")
+    table = Table(*(escape(str(c)) for c in frame.columns), title=escape(f"{source_id} {symbol}"))
     for record in frame.itertuples(index=False):
-        table.add_row(*(_cell(v) for v in record))
+        table.add_row(*(escape(_cell(v)) for v in record))
     console.print(table)
 
 
 @sources_app.command("remove")
 @exits_cleanly
-def remove(source_id: str = typer.Argument(..., help="Source id (not 'default').")) -> None:
+def remove(source_id: Annotated[str, typer.Argument(help="Source id (not 'default').")]) -> None:
     """Unregister a source and delete its stored bars (and an upload's session folder). No prompt."""
     _, repo = _repo()
     removed = repo.remove_source(source_id)
     console.print(
-        f"removed source {removed.source_id} ({removed.source_type}): {removed.ledger_files} ledger file(s),"
-        f" {removed.outputs} stored output(s)",
+        f"removed source {escape(removed.source_id)} ({removed.source_type}): {removed.ledger_files}"
+        f" ledger file(s), {removed.outputs} stored output(s)",
         highlight=False,
     )
     for folder in removed.folders:
-        console.print(f"deleted {folder}", highlight=False)
+        console.print(f"deleted {escape(str(folder))}", highlight=False)
 
 
 @sources_app.command("cleanup")
 @exits_cleanly
 def cleanup(
-    max_age_hours: float | None = typer.Option(
-        None, "--max-age-hours", help="Default: PIPELINE_SESSION_MAX_AGE_H (24)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the removed session ids as JSON."),
+    max_age_hours: Annotated[
+        float | None, typer.Option("--max-age-hours", help="Default: PIPELINE_SESSION_MAX_AGE_H (24).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the removed session ids as JSON.")] = False,
 ) -> None:
     """Remove finished upload sessions older than the age limit (the daemon does this hourly).
 
@@ -160,25 +172,25 @@ def cleanup(
 
 @sources_app.command("activate")
 @exits_cleanly
-def activate(source_id: str = typer.Argument(..., help="Source id.")) -> None:
+def activate(source_id: SourceId) -> None:
     """Make a source the one `pipeline run` reads when no --data-source is given."""
     _, repo = _repo()
     repo.set_active_source(source_id)
-    console.print(f"active source: {source_id}", highlight=False)
+    console.print(f"active source: {escape(source_id)}", highlight=False)
 
 
 @sources_app.command("add-dir")
 @exits_cleanly
 def add_dir(
     directory: Annotated[Path, typer.Argument(help="Folder of bar files (read recursively).")],
-    source_id: str = typer.Option(..., "--id", help="New source id: letters, digits, '_' and '-'."),
-    tz: str | None = TZ_OPT,
-    bar_label: str | None = LABEL_OPT,
-    symbol_pattern: str | None = typer.Option(
-        None, "--symbol-pattern", help="Regex with (?P<symbol>...) applied to file names."
-    ),
-    no_ingest: bool = NO_INGEST_OPT,
-    as_json: bool = JSON_OPT,
+    source_id: Annotated[str, typer.Option("--id", help="New source id: letters, digits, '_' and '-'.")],
+    tz: Tz = None,
+    bar_label: BarLabelOpt = None,
+    symbol_pattern: Annotated[
+        str | None, typer.Option("--symbol-pattern", help="Regex with (?P<symbol>...) applied to file names.")
+    ] = None,
+    no_ingest: NoIngest = False,
+    as_json: Json = False,
 ) -> None:
     """Register a folder as a source, then ingest its files here (or leave them to the daemon)."""
     _, repo = _repo()
@@ -187,7 +199,9 @@ def add_dir(
     source = FileDataSource(source_id, directory, tz=tz, bar_label=bar_label, symbol_pattern=symbol_pattern)
     repo.register_source(source_id, source)
     if not as_json:
-        console.print(f"registered source {source_id} -> {source.raw_data_dir}", highlight=False)
+        console.print(
+            f"registered source {escape(source_id)} -> {escape(str(source.raw_data_dir))}", highlight=False
+        )
     _finish(source, no_ingest, as_json)
 
 
@@ -195,11 +209,13 @@ def add_dir(
 @exits_cleanly
 def upload(
     files: Annotated[list[Path], typer.Argument(help="Files to copy into a new upload session.")],
-    tz: str | None = TZ_OPT,
-    bar_label: str | None = LABEL_OPT,
-    symbol: str | None = typer.Option(None, "--symbol", help="Symbol of every file in this session."),
-    no_ingest: bool = NO_INGEST_OPT,
-    as_json: bool = JSON_OPT,
+    tz: Tz = None,
+    bar_label: BarLabelOpt = None,
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="Symbol of every file in this session.")
+    ] = None,
+    no_ingest: NoIngest = False,
+    as_json: Json = False,
 ) -> None:
     """Create an upload session from local files (as the web UI does) and ingest it."""
     settings, repo = _repo()
@@ -238,7 +254,7 @@ def _ingest_with_progress(source: StoredDataSource, *, quiet: bool) -> list[File
         task = progress.add_task("ingesting", total=len(todo))
 
         def advance(path: Path, _report: FileReport) -> None:
-            progress.update(task, advance=1, description=f"ingesting {path.name}")
+            progress.update(task, advance=1, description=f"ingesting {escape(path.name)}")
 
         return ingest_source_files(source, todo, on_file=advance)
 

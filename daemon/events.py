@@ -1,4 +1,5 @@
-"""The watchdog side: a thin event handler and the debouncing thread it feeds (STYLE habit 9).
+"""The watchdog side: a thin event handler and the debouncing thread it feeds (as watchdog's own
+``EventDebouncer`` does: the handler filters and forwards, a separate thread batches).
 
 Handlers run on the observer's single dispatch thread, so ``EventForwarder`` only filters names and
 forwards; the ``Debouncer`` thread owns the ``StabilityTracker``, sleeps until the earliest due time

@@ -2,9 +2,10 @@
 
 We filter by hand instead of using watchdog's ``PatternMatchingEventHandler``: in watchdog 7 ``*.csv``
 silently matches nothing (``**/*.csv`` is needed) and the default ``ignore_policy`` drops the very
-``x.csv.part -> x.csv`` rename that completes an upload (LIBRARY_FACTS 2). The name rule itself is
-shared with the CLI and the sources (``trading_pipeline.names``); this module adds what only the
-watcher needs.
+``x.csv.part -> x.csv`` rename that completes an upload (both checked against watchdog 7.1). The name
+rule itself is
+shared with the CLI and the sources (``trading_pipeline.names``); this module adds what only
+the watcher needs.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class ObserverSet:
             )
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EMFILE) and not polling:
-                # inotify watch/instance limit: polling still works, just slower (LIBRARY_FACTS 2).
+                # inotify watch/instance limit (fs.inotify.max_user_watches): polling still works, slower.
                 log.warning("watch.inotify_limit", path=str(root), error=str(exc), fallback="polling")
                 self._schedule(root, polling=True)
                 return

@@ -149,8 +149,8 @@ class Daemon:
         self._cleanup_sessions()
 
     def _cleanup_sessions(self) -> None:
-        """The seed's automatic clean-up of old upload sessions, hourly, after a good reconcile (so the
-        ledger is current). Only sessions whose files are all finished go; ``PIPELINE_SESSION_MAX_AGE_H=0``
+        """Automatic clean-up of old upload sessions, hourly, after a good reconcile (so the ledger is
+        current). Only sessions whose files are all finished go; ``PIPELINE_SESSION_MAX_AGE_H=0``
         turns it off."""
         if self.settings.session_max_age_h <= 0 or time.monotonic() < self._next_cleanup:
             return

@@ -1,6 +1,7 @@
 """When is a file finished? The per-path state machine behind the watcher (pure logic, no threads).
 
-Signals, from strongest to weakest (event orders measured in LIBRARY_FACTS 2):
+Signals, from strongest to weakest (the event orders watchdog 7 delivers for cp, mv, rsync and
+slow writers on ext4 and tmpfs):
 
 * **close-write** (inotify only) or **moved in** (``x.part -> x.csv``): the writer is done. Ready at
   once: no quiet period, because latency is the product here.

@@ -38,7 +38,7 @@ def test_python_daemon_is_not_installed() -> None:
 
 
 def test_no_source_file_exceeds_the_line_limit() -> None:
-    """The seed's rule: no Python file over 650 lines."""
+    """No Python file over 650 lines: split it by responsibility instead."""
     tracked = _run("git", "ls-files", "*.py").stdout.split()
     files = tracked or [str(p.relative_to(REPO)) for p in REPO.rglob("*.py") if ".venv" not in p.parts]
     too_long = {f: n for f in files if (n := len((REPO / f).read_text().splitlines())) > MAX_LINES}

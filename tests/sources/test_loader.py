@@ -1,4 +1,4 @@
-"""PipelineDataLoader: runtime source and symbol selection, lineage, and the seed's Pattern 4."""
+"""PipelineDataLoader: runtime source and symbol selection, lineage, and the documented programmatic use."""
 
 from __future__ import annotations
 
@@ -70,13 +70,13 @@ class TestSymbols:
 
 
 def test_pattern_4_programmatic_api(tmp_path: Path, data_dir: Path, ingest: Any) -> None:
-    """The seed's Pattern 4, written as a user would, reads bars that were ingested from the folder."""
+    """The README's programmatic example, written as a user would, reads bars ingested from the folder."""
     data_folder = data_dir  # what PIPELINE_DATA_DIR points at
     user_files = tmp_path / "vendor"
     write_bars_csv(user_files / "MES_1m.csv", make_bars(240, tz=None))
     ingest(user_files / "MES_1m.csv", "my_data", tz="America/Chicago")  # real DataIngestor
 
-    # --- as in DATA_INGESTION_ARCHITECTURE.md, Pattern 4 ---
+    # --- as in the README's "Programmatic use" ---
     from trading_pipeline.sources import DataSourceRepository, FileDataSource, PipelineDataLoader
 
     repo = DataSourceRepository(data_folder)

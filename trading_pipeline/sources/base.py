@@ -1,6 +1,6 @@
 """The data-source strategy: what every kind of source (folder, upload session, database) offers.
 
-A source answers five questions (the seed's interface): what it holds (``get_metadata``), which symbols
+A source answers five questions: what it holds (``get_metadata``), which symbols
 (``get_available_symbols``), the canonical bars of one symbol (``load_symbol``), whether it is usable
 (``validate``) and a quick look (``preview``). Sources are persisted by the repository as
 ``(source_type, to_config())`` rows, so every process (CLI, daemon, workers, UI) rebuilds the same
@@ -45,7 +45,8 @@ class SymbolInfo:
 
 @dataclass
 class DataSourceMetadata:
-    """What a source holds. The seed's fields, plus per-symbol extents and ingest progress."""
+    """What a source holds: its type, symbols, date range, rows and size, plus per-symbol extents and
+    ingest progress."""
 
     source_id: str
     source_type: str
@@ -86,7 +87,7 @@ class DataSourceMetadata:
 class DataSource(ABC):
     """A pluggable source of canonical bars (strategy pattern).
 
-    Subclasses set ``source_type``, implement the five seed methods and ``to_config``/``from_config``,
+    Subclasses set ``source_type``, implement the five methods above and ``to_config``/``from_config``,
     and are listed in ``trading_pipeline.sources.types.SOURCE_TYPES`` so every process can rebuild them.
     """
 
@@ -118,7 +119,7 @@ class DataSource(ABC):
     def from_config(cls, source_id: str, config: dict[str, Any], settings: Settings) -> Self:
         """Rebuild the source from ``to_config()`` output."""
 
-    # --- the seed's interface -----------------------------------------------------------------
+    # --- the five questions every source answers --------------------------------------------
     @abstractmethod
     def get_metadata(self) -> DataSourceMetadata:
         """What the source holds; must be cheap (no reading of bar data)."""

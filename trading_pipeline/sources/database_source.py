@@ -106,7 +106,7 @@ class DatabaseDataSource(DataSource):
         cur.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(self._table()))
         return [d.name for d in cur.description]
 
-    # --- the seed's interface -----------------------------------------------------------------
+    # --- the five questions every source answers --------------------------------------------
     def validate(self) -> tuple[bool, list[str]]:
         errors = self._dsn_errors()
         if errors:

@@ -18,8 +18,8 @@ class FileDataSource(StoredDataSource):
     """Bars of the files in one directory (recursively), as stored by ingest under this source's id.
 
     ``tz``, ``bar_label`` and ``symbol_pattern`` (a regex with a ``(?P<symbol>...)`` group matched
-    against file names) are applied by ingest to every file of this folder. The seed's glob
-    ``symbol_pattern`` is not accepted: ingest detects the format, so every file is considered.
+    against file names) are applied by ingest to every file of this folder. A glob such as ``*.csv`` is
+    not accepted as ``symbol_pattern``: ingest detects the format, so every file is considered.
     """
 
     source_type = "file"

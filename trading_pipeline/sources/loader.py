@@ -1,4 +1,4 @@
-"""The research pipeline's door to the data: bars of a symbol from a chosen source (seed section 5).
+"""The research pipeline's door to the data: bars of a symbol from a chosen source.
 
 Replaces the hard-coded ``SYMBOLS = ['MES', 'MGC']``: symbols and the source are chosen at run time, and
 with no choice the loader reads the repository's active source, which is ``default`` (``data/raw``)
@@ -74,7 +74,7 @@ class PipelineDataLoader:
         return list(symbols)
 
     def validate_source(self) -> bool:
-        """True, or ``SourceError`` listing what is wrong (the seed raised ValueError)."""
+        """True, or ``SourceError`` listing what is wrong (so the CLI prints it, not a traceback)."""
         ok, errors = self.source.validate()
         if not ok:
             raise SourceError(f"data source {self.source_id!r} failed validation: {'; '.join(errors)}")

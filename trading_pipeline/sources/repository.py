@@ -1,7 +1,7 @@
 """The persistent registry of data sources, shared by every process through SQLite in the data folder.
 
-The seed kept sources in one process's memory, so the CLI, the daemon, the workers and the UI could not
-see each other's. Here each source is a row ``(source_id, source_type, config)`` in
+A registry kept in one process's memory would let the CLI, the daemon, the workers and the UI each see
+only their own sources. Here each source is a row ``(source_id, source_type, config)`` in
 ``state/sources.sqlite3`` (WAL; writes take ``BEGIN IMMEDIATE`` so concurrent registrations queue and
 none is lost), and every process rebuilds the same objects from it. The ``default`` source over
 ``data/raw`` always exists; the active source is persisted too.
@@ -187,7 +187,7 @@ class DataSourceRepository:
         return built
 
     def list_sources(self) -> dict[str, DataSourceMetadata]:
-        """Metadata of every source (the seed's call); one broken source does not hide the others."""
+        """Metadata of every source; one broken source does not hide the others."""
         listing = {}
         for row in self._all_rows():
             try:

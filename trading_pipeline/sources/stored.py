@@ -2,7 +2,7 @@
 
 Ingest records, per input file, the symbols, rows and time range it stored (the ledger's ``outputs``).
 Listing a source therefore reads a few ledger rows and Parquet footers, never the bar data, and the
-numbers are per symbol rather than the seed's "first file's range for all symbols".
+numbers are per symbol rather than "the first file's range for all symbols".
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Validation of one symbol's canonical bars (the seed's levels 1 and 2), in a fixed order.
+"""Validation of one symbol's canonical bars (level 1: structure; level 2: values, order, gaps), in a
+fixed order.
 
 Structure checks come first (required columns, at least one row, column types, timestamps present): if
 they fail, nothing later can be computed and the result carries just those errors. Then every bar is
