@@ -62,7 +62,7 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str, str]] = {
     "truncated.parquet": (_truncated_parquet, "parquet", "truncated or corrupt"),
     "magic_only.parquet": (lambda: b"PAR1", "parquet", "truncated or corrupt"),
     "truncated.zip": (lambda: _half(_zip({"MES.csv": GOOD * 20})), "compression", "corrupt or truncated"),
-    "workbook.xlsx": (lambda: _zip({"xl/workbook.xml": b"<workbook/>"}), "format", "no .csv"),
+    "workbook.xlsx": (lambda: _zip({"xl/workbook.xml": b"<workbook/>"}), "format", "cannot open the xlsx"),
     "text_prices.csv": (lambda: (HEADER + ROWS.replace("100.5", "abc", 3)).encode(), "numbers", "rows 1-3"),
     "ragged.csv": (lambda: GOOD + b"2024-01-02 10:00:00,100,101\n" + ROWS.encode(), "ragged_rows", "row 31"),
     "one_column.csv": (

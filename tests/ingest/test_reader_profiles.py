@@ -162,7 +162,7 @@ def test_yahoo_keeps_adj_close(samples: Any, at: Any) -> None:
 
 
 def test_barchart_time_holds_dates_and_last_is_close(samples: Any, at: Any) -> None:
-    """Barchart: `Time` holds M/D/YYYY dates, `Last` is the close, the footer line is ignored."""
+    """Barchart: `Time` holds M/D/YYYY dates, `Last` is the close, the footer line is skipped (and said)."""
     text = (
         "Time,Open,High,Low,Last,Change,Volume\r\n3/11/2020,0.009469,0.009596,0.009467,0.009582,0.000113,1769\r\n"
         '"Downloaded from Barchart.com as of 03-12-2020 04:13pm CDT"\r\n'
@@ -171,7 +171,8 @@ def test_barchart_time_holds_dates_and_last_is_close(samples: Any, at: Any) -> N
     assert parsed.profile == "barchart"
     assert samples.row(parsed)["close"] == 0.009582
     assert samples.row(parsed)["datetime"] == at("2020-03-11")
-    assert parsed.findings == []
+    assert [f.check for f in parsed.findings] == ["junk_lines"]
+    assert "Downloaded from Barchart.com" in parsed.findings[0].message
 
 
 def test_nautilus_csv_timestamp_utc_is_utc(samples: Any, at: Any) -> None:

@@ -128,14 +128,14 @@ def test_epoch_units_by_magnitude(samples: Any, at: Any, value: str, expected: s
 @pytest.mark.parametrize(
     ("stamp", "expected"),
     [
-        ("11/5/2019 9:30", "2019-11-05 09:30"),
+        ("11/13/2019 9:30", "2019-11-13 09:30"),
         ("20120201 000100", "2012-02-01 00:01"),
         ("2012.02.01 00:01", "2012-02-01 00:01"),
         ("2025/12/8 14:05:00", "2025-12-08 14:05"),
     ],
 )
 def test_other_date_forms(samples: Any, at: Any, stamp: str, expected: str) -> None:
-    """US M/D/YYYY H:MM, YYYYMMDD HHMMSS, dotted and slashed dates are recognised."""
+    """US M/D/YYYY H:MM (a day above 12 decides), YYYYMMDD HHMMSS, dotted and slashed dates."""
     parsed = samples.read("X.csv", f"datetime,open,high,low,close\n{stamp},1,2,0.5,1.5\n", tz="UTC")
     assert samples.row(parsed)["datetime"] == at(expected)
 
@@ -164,11 +164,12 @@ def test_truncated_gzip_is_a_compression_error(samples: Any) -> None:
 
 def test_missing_close_names_what_was_found(samples: Any) -> None:
     """A missing required column says what the header holds and suggests the likeliest name."""
-    text = "Date,Time,Open,High,Low,Settle\n2024-01-02,09:30,1,2,0.5,1.5\n"
+    text = "Date,Time,Open,High,Low,Final\n2024-01-02,09:30,1,2,0.5,1.5\n"
     with pytest.raises(IngestError) as err:
         samples.read("X.csv", text, tz="UTC")
     assert err.value.check == "columns"
-    assert "column `close` missing; found: Date, Time, Open, High, Low, Settle" in str(err.value)
+    assert "column `close` missing; found: Date, Time, Open, High, Low, Final" in str(err.value)
+    assert str(err.value).endswith("--suggest-layout")
 
 
 def test_text_in_price_column_lists_rows_and_values(samples: Any) -> None:

@@ -1,4 +1,9 @@
-"""Which file column plays which role (datetime, open, ..., symbol), for headered and headerless layouts."""
+"""Which file column plays which role (datetime, open, ..., symbol), for headered and headerless layouts.
+
+A layout's ``[columns]`` win; the rest is decided by name (``aliases``) or, without a header, by the
+profile's vendor order or the standard order. When several columns claim a role the stronger name wins
+(Settle over Close over Last over Price; real volume over a tick count, unless it is all zero).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import difflib
 from dataclasses import dataclass, field
 
 from trading_pipeline.errors import IngestError
-from trading_pipeline.ingest.profiles import ALIASES, DATETIME_NAMES, Profile
-from trading_pipeline.ingest.sniff import TextSniff, looks_like_data, normalise_name
+from trading_pipeline.ingest.aliases import ALIASES, DATETIME_NAMES, normalise_name, rank
+from trading_pipeline.ingest.layout import Layout
+from trading_pipeline.ingest.profiles import Profile
+from trading_pipeline.ingest.textsniff import TextSniff, looks_like_data
+from trading_pipeline.ingest.timeformats import detect_format
 from trading_pipeline.report import Finding
 from trading_pipeline.schema import OPTIONAL_COLUMNS, PRICE_COLUMNS
 
-__all__ = ["ColumnPlan", "plan_columns", "plan_from_names"]
+__all__ = ["NUMERIC_ROLES", "ColumnPlan", "plan_columns", "plan_from_names"]
 
 NUMERIC_ROLES = frozenset({*PRICE_COLUMNS, "volume", "up", "down", *OPTIONAL_COLUMNS})
 TIME_ROLES = ("datetime", "date", "time")
@@ -24,6 +32,7 @@ class ColumnPlan:
     roles: list[str]
     labels: list[str]
     findings: list[Finding] = field(default_factory=list)
+    positional: bool = False  # roles by position without a vendor fact: the price order may be decided
 
     def index(self, role: str) -> int | None:
         return self.roles.index(role) if role in self.roles else None
@@ -64,23 +73,54 @@ def _role_of(name: str, profile: Profile) -> str:
     return "skip"
 
 
-def _dedupe(roles: list[str], names: list[str]) -> list[str]:
-    """One column per role; among several datetime candidates the preferred name wins."""
-    dt = [i for i, r in enumerate(roles) if r == "datetime"]
-    if len(dt) > 1:
-        keep = min(dt, key=lambda i: DATETIME_NAMES.index(normalise_name(names[i])))
-        roles = ["skip" if (r == "datetime" and i != keep) else r for i, r in enumerate(roles)]
-    seen: set[str] = set()
-    out = []
-    for role in roles:
-        out.append("skip" if role in seen and role != "skip" else role)
-        seen.add(role)
+def _strength(role: str, name: str) -> int:
+    key = normalise_name(name)
+    return DATETIME_NAMES.index(key) if role == "datetime" and key in DATETIME_NAMES else rank(role, key)
+
+
+def _dedupe(roles: list[str], names: list[str], samples: list[list[str]] | None = None) -> list[str]:
+    """One column per role: the strongest name wins, the file's order breaks ties."""
+    out = list(roles)
+    for role in set(roles) - {"skip"}:
+        claims = sorted(
+            (i for i, r in enumerate(roles) if r == role), key=lambda i: (_strength(role, names[i]), i)
+        )
+        if role == "volume" and samples is not None and len(claims) > 1:
+            claims = _live_volume_first(claims, samples)
+        for i in claims[1:]:
+            out[i] = "skip"
     return out
 
 
-def plan_from_names(names: list[str], profile: Profile, path: str) -> ColumnPlan:
+def _live_volume_first(claims: list[int], samples: list[list[str]]) -> list[int]:
+    """MetaTrader's real volume is all zero for FX: then its tick volume is the volume."""
+
+    def zero(i: int) -> bool:
+        values = samples[i] if i < len(samples) else []
+        return bool(values) and all(_is_zero(v) for v in values)
+
+    return sorted(claims, key=lambda i: zero(i))
+
+
+def _is_zero(value: str) -> bool:
+    try:
+        return float(value) == 0
+    except ValueError:
+        return False
+
+
+def plan_from_names(
+    names: list[str], profile: Profile, path: str, samples: list[list[str]] | None = None
+) -> ColumnPlan:
     """Roles from header names; a missing price column is an IngestError with a suggestion."""
-    roles = _dedupe([_role_of(n, profile) for n in names], names)
+    roles = _dedupe([_role_of(n, profile) for n in names], names, samples)
+    findings: list[Finding] = []
+    if not set(roles) & set(TIME_ROLES) and samples is not None:
+        roles, findings = _dates_by_content(roles, names, samples)
+    return _finish(roles, list(names), path, findings)
+
+
+def _finish(roles: list[str], names: list[str], path: str, findings: list[Finding]) -> ColumnPlan:
     if "datetime" in roles and "date" in roles and "time" not in roles:
         roles = ["skip" if r == "date" else r for r in roles]
     if "time" in roles and "date" not in roles and "datetime" not in roles:
@@ -88,7 +128,21 @@ def plan_from_names(names: list[str], profile: Profile, path: str) -> ColumnPlan
     if "date" in roles and "time" not in roles and "datetime" not in roles:
         roles = ["datetime" if r == "date" else r for r in roles]
     _require(roles, names, path)
-    return ColumnPlan(roles, list(names))
+    return ColumnPlan(roles, names, findings)
+
+
+def _dates_by_content(
+    roles: list[str], names: list[str], samples: list[list[str]]
+) -> tuple[list[str], list[Finding]]:
+    """No time column by name: the first column that holds dates is it (yfinance labels it 'Price')."""
+    for i, values in enumerate(samples):
+        fmt = detect_format(values[:50]) if values else None
+        if fmt is not None and fmt.kind != "epoch":
+            what = f"no column is named like a time; column `{names[i] or i + 1}` holds dates and is read as the time"
+            return [("datetime" if j == i else r) for j, r in enumerate(roles)], [
+                Finding("columns", what, "warning")
+            ]
+    return roles, []
 
 
 def _require(roles: list[str], names: list[str], path: str) -> None:
@@ -102,7 +156,7 @@ def _require(roles: list[str], names: list[str], path: str) -> None:
         guess = _suggest(role, names, roles)
         if guess:
             reason += f" -> did you mean {guess}?"
-        raise IngestError(path=path, reason=reason, check="columns")
+        raise IngestError(path=path, reason=reason, check="columns", suggest=True)
 
 
 def _suggest(role: str, names: list[str], roles: list[str]) -> str | None:
@@ -124,22 +178,68 @@ def _headerless_roles(sniff: TextSniff, profile: Profile) -> list[str]:
     return [*head, *rest][: sniff.field_count]
 
 
-def plan_columns(sniff: TextSniff, profile: Profile, path: str) -> ColumnPlan:
-    """The column plan for a text sample under a profile."""
+def _declared(sniff: TextSniff, layout: Layout, path: str) -> dict[int, str]:
+    """Field index -> role for the columns a layout names (by 1-based position or header name)."""
+    out: dict[int, str] = {}
+    header = sniff.header or []
+    for role, ref in layout.columns.declared().items():
+        if isinstance(ref, int):
+            index = ref - 1
+            if index >= sniff.field_count:
+                reason = f"layout column {role} = {ref}, but the rows have {sniff.field_count} fields"
+                raise IngestError(path=path, reason=reason, check="layout")
+        else:
+            index = _find_name(header, ref)
+            if index is None:
+                found = ", ".join(header) if header else "no header"
+                reason = f"layout column {role} = {ref!r} is not in the header ({found})"
+                raise IngestError(path=path, reason=reason, check="layout")
+        out[index] = role
+    return out
+
+
+def _find_name(header: list[str], ref: str) -> int | None:
+    exact = [i for i, h in enumerate(header) if h.strip() == ref.strip()]
+    if exact:
+        return exact[0]
+    loose = [i for i, h in enumerate(header) if normalise_name(h) == normalise_name(ref)]
+    return loose[0] if loose else None
+
+
+def plan_columns(sniff: TextSniff, profile: Profile, path: str, layout: Layout | None = None) -> ColumnPlan:
+    """The column plan for a text sample under a profile (and a declared layout)."""
+    layout = layout or Layout()
     width = sniff.field_count
+    declared = _declared(sniff, layout, path) if layout.columns.declared() else {}
+    samples = [sniff.column(i, 200) for i in range(width)]
     if sniff.header is None:
-        roles = _headerless_roles(sniff, profile)
-        roles = (roles + ["skip"] * width)[:width]
-        plan = ColumnPlan(roles, [f"field {i + 1}" for i in range(width)])
+        roles = (
+            ["skip"] * width if declared else (_headerless_roles(sniff, profile) + ["skip"] * width)[:width]
+        )
+        for index, role in declared.items():
+            roles[index] = role
+        plan = ColumnPlan(
+            roles, [f"field {i + 1}" for i in range(width)], positional=not (declared or profile.names)
+        )
         if len(set(roles) & {"open", "high", "low", "close"}) < 4:
             raise IngestError(
                 path=path,
                 reason=f"no header and {width} fields per row: cannot tell which field is which; "
-                "add a header row (datetime,open,high,low,close,volume) or pass --profile",
+                "add a header row (datetime,open,high,low,close,volume) or declare the columns in a layout",
                 check="columns",
+                suggest=True,
             )
-        return plan
+        return _finish(plan.roles, plan.labels, path, []) if declared else plan
     names, findings = _repair_short_header(sniff, sniff.header)
-    plan = plan_from_names(names, profile, path)
-    plan.findings.extend(findings)
-    return plan
+    names = (names + [""] * width)[: max(width, len(names))]
+    if not declared:
+        plan = plan_from_names(names, profile, path, samples)
+        plan.findings[:0] = findings
+        return plan
+    roles = [_role_of(n, profile) for n in names]
+    claimed = set(declared.values()) | ({"date", "time"} if "datetime" in declared.values() else set())
+    claimed |= {"datetime"} if "date" in declared.values() else set()
+    roles = ["skip" if r in claimed else r for r in roles]
+    for index, role in declared.items():
+        roles[index] = role
+    return _finish(_dedupe(roles, names, samples), names, path, findings)

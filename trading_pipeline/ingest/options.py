@@ -19,6 +19,9 @@ class IngestOptions:
     regex with a ``symbol`` group applied to the file name; ``profile`` forces a named layout.
     ``fallback_tz`` is the zone for naive timestamps when neither ``tz`` nor a vendor rule says
     (``PIPELINE_DEFAULT_TZ``): files dropped into a watched folder cannot carry a ``--tz``.
+    ``layout`` is a declared layout (its JSON form, see ``trading_pipeline.ingest.layout``);
+    ``layout_path`` a layout file read when the file is (a watched folder's ``layout.toml``), used
+    when ``layout`` is not given.
     """
 
     symbol: str | None = None
@@ -28,6 +31,8 @@ class IngestOptions:
     symbol_pattern: str | None = None
     profile: str | None = None
     fallback_tz: str | None = None
+    layout: dict[str, Any] | None = None
+    layout_path: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-friendly form, used as an RQ job argument."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,7 +22,8 @@ class ParsedFile:
     several symbols (or a symbol came from the file itself). ``row_numbers`` maps each table row to its
     1-based data row in the file when that is not simply ``1..n`` (e.g. after a multi-member archive).
     ``findings`` holds what the reader noticed: warnings (naive timestamps taken as UTC...) and errors
-    (unparseable values, ragged rows...). Any error finding rejects the file.
+    (unparseable values, ragged rows...). Any error finding rejects the file. ``detected`` is what
+    detection decided, in the shape of a layout (delimiter, columns, time format...).
     """
 
     table: pa.Table
@@ -31,6 +33,7 @@ class ParsedFile:
     row_numbers: np.ndarray | None = None
     bar_label: str = "open"
     notes: dict[str, str] = field(default_factory=dict)
+    detected: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:

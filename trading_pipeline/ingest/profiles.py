@@ -13,58 +13,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from trading_pipeline.errors import UsageError
+from trading_pipeline.ingest.aliases import ALIASES, DATETIME_NAMES
 from trading_pipeline.ingest.options import BarLabel
-from trading_pipeline.ingest.sniff import TextSniff
+from trading_pipeline.ingest.textsniff import TextSniff
 
 __all__ = ["ALIASES", "DATETIME_NAMES", "PROFILES", "Profile", "get_profile", "match_text_profile"]
 
-
-ALIASES: Mapping[str, str] = MappingProxyType(
-    {
-        **dict.fromkeys(("open", "o", "openprice", "first"), "open"),
-        **dict.fromkeys(("high", "h", "highprice", "max"), "high"),
-        **dict.fromkeys(("low", "l", "lowprice", "min"), "low"),
-        **dict.fromkeys(("close", "c", "closeprice", "last", "lastprice"), "close"),
-        **dict.fromkeys(("volume", "vol", "v", "totalvolume", "tickvol"), "volume"),
-        **dict.fromkeys(
-            ("trades", "numberoftrades", "numtrades", "oftrades", "tradecount", "count"), "trades"
-        ),
-        **dict.fromkeys(("transactions", "barcount", "n"), "trades"),
-        **dict.fromkeys(("vwap", "average", "wap", "vw"), "vwap"),
-        **dict.fromkeys(("openinterest", "oi", "openint"), "open_interest"),
-        **dict.fromkeys(("quotevolume", "quoteassetvolume"), "quote_volume"),
-        **dict.fromkeys(
-            ("takerbuyvolume", "takerbuybaseassetvolume", "takerbuybasevolume"), "taker_buy_volume"
-        ),
-        **dict.fromkeys(("takerbuyquotevolume", "takerbuyquoteassetvolume"), "taker_buy_quote_volume"),
-        **dict.fromkeys(("bidvolume", "bidvol"), "bid_volume"),
-        **dict.fromkeys(("askvolume", "askvol"), "ask_volume"),
-        **dict.fromkeys(("adjclose", "adjustedclose"), "adj_close"),
-        **dict.fromkeys(("symbol", "ticker", "instrument", "rawsymbol"), "symbol"),
-        **dict.fromkeys(("date", "day", "tradedate", "tradingday", "sessiondate"), "date"),
-        **dict.fromkeys(("time", "timeofday"), "time"),
-    }
-)
-"""Normalised vendor column name -> canonical role, shared by every profile."""
-
-DATETIME_NAMES: tuple[str, ...] = (
-    "tsevent",
-    "windowstart",
-    "opentime",
-    "timestamputc",
-    "datetime",
-    "timestamp",
-    "datetimeutc",
-    "gmttime",
-    "localtime",
-    "dt",
-    "ts",
-    "t",
-    "index",
-    "indexlevel0",
-    "",
-)
-"""Names of a single combined date-time column, in order of preference."""
 
 OHLCV = ("open", "high", "low", "close", "volume")
 BINANCE = (
@@ -100,6 +54,8 @@ class Profile:
     price_scale: float | None = None
     fixed_point: bool = False
     time_kind: str | None = None
+    month_first: bool = False
+    example: str = ""
     description: str = ""
 
     def matches(self, sniff: TextSniff) -> bool:
@@ -128,6 +84,55 @@ def _first_matches(pattern: str | None, sniff: TextSniff, index: int) -> bool:
 _ISO = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
 _US_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
 _YMD_HMS = r"\d{8} \d{6}"
+
+JSON_PROFILES: tuple[Profile, ...] = (
+    Profile(
+        "json",
+        kind="json",
+        description="JSON rows: arrays, objects, wrapped ({results|data|...: [...]}), NDJSON",
+    ),
+    Profile(
+        "kraken_ohlc",
+        kind="json",
+        tz="UTC",
+        names=("datetime", *OHLCV[:4], "vwap", "volume", "trades"),
+        description="Kraken OHLC ({result: {PAIR: [[time, o, h, l, c, vwap, volume, count]]}})",
+    ),
+    Profile(
+        "bybit_kline",
+        kind="json",
+        tz="UTC",
+        names=("datetime", *OHLCV, "quote_volume"),
+        description="Bybit v5 kline ({result: {list: [[start, o, h, l, c, volume, turnover]]}}, newest first)",
+    ),
+    Profile(
+        "okx_candles",
+        kind="json",
+        tz="UTC",
+        names=("datetime", *OHLCV, "skip", "quote_volume", "skip"),
+        description="OKX candles ({data: [[ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]]}, newest first)",
+    ),
+    Profile(
+        "kucoin_candles",
+        kind="json",
+        tz="UTC",
+        names=("datetime", "open", "close", "high", "low", "volume", "quote_volume"),
+        description="KuCoin candles ({code: '200000', data: [[time, open, close, high, low, volume, turnover]]})",
+    ),
+    Profile(
+        "gate_candlesticks",
+        kind="json",
+        tz="UTC",
+        names=("datetime", "quote_volume", "close", "high", "low", "open", "volume", "skip"),
+        description="Gate.io candlesticks ([[t, quote volume, close, high, low, open, volume, closed]])",
+    ),
+    Profile(
+        "spreadsheet",
+        kind="spreadsheet",
+        description="Excel .xlsx/.xls or OpenDocument .ods: the sheet that holds bars",
+    ),
+)
+"""Layouts of JSON payloads and spreadsheets; the JSON reader picks a vendor row by the payload's shape."""
 
 PROFILES: tuple[Profile, ...] = (
     Profile(
@@ -235,6 +240,7 @@ PROFILES: tuple[Profile, ...] = (
         first=_US_DATE,
         second=r"\d{1,2}:\d{2}",
         names=("date", "time", *OHLCV),
+        month_first=True,
         tz_hint="Kibot data is US Eastern: pass --tz America/New_York",
         description="Kibot intraday (no header, mm/dd/yyyy,hh:mm,...)",
     ),
@@ -251,6 +257,7 @@ PROFILES: tuple[Profile, ...] = (
         header=True,
         needs=frozenset({"date", "time", "up", "down"}),
         bar_label="close",
+        month_first=True,
         rename=MappingProxyType({"up": "up", "down": "down"}),
         tz_hint="TradeStation writes exchange time: pass --tz (e.g. America/Chicago)",
         description="TradeStation chart export (close-labelled, Up/Down volume)",
@@ -260,6 +267,7 @@ PROFILES: tuple[Profile, ...] = (
         header=True,
         needs=frozenset({"date", "time", "o", "h", "l", "c"}),
         bar_label="close",
+        month_first=True,
         tz_hint="TradeStation writes exchange time: pass --tz",
         description="TradeStation ASCII (O,H,L,C names)",
     ),
@@ -270,6 +278,7 @@ PROFILES: tuple[Profile, ...] = (
         "barchart",
         header=True,
         needs=frozenset({"time", "last", "change"}),
+        month_first=True,
         description="Barchart.com download (Time holds dates, Last = close, newest first)",
     ),
     Profile(
@@ -289,6 +298,74 @@ PROFILES: tuple[Profile, ...] = (
         names=("datetime", *OHLCV, "open_interest"),
         description="FirstRate Data (yyyy-MM-dd HH:mm:ss)",
     ),
+    Profile(
+        "metatrader4",
+        header=False,
+        fields=(7,),
+        first=r"\d{4}\.\d{2}\.\d{2}",
+        second=r"\d{2}:\d{2}(:\d{2})?",
+        names=("date", "time", *OHLCV),
+        tz_hint="MetaTrader writes the broker's server time: pass --tz (often Etc/GMT-2 or Europe/Athens)",
+        description="MetaTrader 4 history export (yyyy.mm.dd,hh:mm,o,h,l,c,tick volume)",
+    ),
+    Profile(
+        "metatrader5",
+        header=True,
+        needs=frozenset({"date", "time", "tickvol"}),
+        rename=MappingProxyType({"spread": "skip"}),
+        tz_hint="MetaTrader writes the broker's server time: pass --tz (often Etc/GMT-2 or Europe/Athens)",
+        description="MetaTrader 5 export (<DATE> <TIME> ... <TICKVOL> <VOL>, often UTF-16, tab-separated)",
+    ),
+    Profile(
+        "stooq",
+        header=True,
+        needs=frozenset({"ticker", "per", "date"}),
+        rename=MappingProxyType({"per": "skip"}),
+        tz_hint="Stooq intraday times are Polish local time: pass --tz Europe/Warsaw",
+        description="Stooq.com download (<TICKER>,<PER>,<DATE>,<TIME>,...)",
+    ),
+    Profile(
+        "dukascopy",
+        header=True,
+        needs=frozenset({"gmttime"}),
+        tz="UTC",
+        description="Dukascopy export (Gmt time dd.mm.yyyy HH:MM:SS.fff)",
+    ),
+    Profile(
+        "investing_com",
+        header=True,
+        needs=frozenset({"date", "price", "open", "high", "low"}),
+        rename=MappingProxyType({"change": "skip"}),
+        description="Investing.com historical data (Price = close, Vol. with K/M/B, '-' for none)",
+    ),
+    Profile(
+        "nasdaq_com",
+        header=True,
+        needs=frozenset({"date", "closelast"}),
+        month_first=True,
+        description="Nasdaq.com historical quotes (Close/Last, $ prices, newest first)",
+    ),
+    Profile(
+        "futures_settlement",
+        header=True,
+        needs=frozenset({"settle"}),
+        description="Futures settlement prices (Settle is the close, beating Last)",
+    ),
+    Profile(
+        "interactive_brokers",
+        header=True,
+        needs=frozenset({"date", "barcount"}),
+        tz_hint="IB writes the TWS login time zone unless the value names one: pass --tz",
+        description="Interactive Brokers bars (ib_insync util.df: date,open,...,average,barCount)",
+    ),
+    Profile(
+        "tradingview",
+        header=True,
+        needs=frozenset({"time", "open", "high", "low", "close"}),
+        first=r"\d{10}|\d{4}-\d{2}-\d{2}T.*[+-]\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T.*Z",
+        description="TradingView chart export (time as epoch seconds or ISO with offset)",
+    ),
+    *JSON_PROFILES,
     Profile("generic_header", header=True, description="Any headered table with recognisable column names"),
     Profile(
         "generic_noheader",

@@ -1,15 +1,15 @@
 """``read_file``: any supported bar file in, canonical bars in file order out (``ParsedFile``).
 
-Dispatch is by content (magic bytes), then by the profile table. Reading never validates OHLC
-consistency, sorts or de-duplicates: that is the validator's job, which receives the ``ParsedFile``.
+Dispatch is by content (magic bytes) to one reader per container: delimited text (``textsource``),
+JSON, spreadsheets, zip archives, Parquet, DBN. A declared layout (``--layout``, a source's layout or
+a ``layout.toml`` beside the file) is resolved once here and handed to every reader. Reading never
+validates OHLC consistency, sorts or de-duplicates: that is the validator's job.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import shlex
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +17,37 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trading_pipeline.errors import IngestError
-from trading_pipeline.ingest.columns import plan_columns
+from trading_pipeline.ingest.layout import Layout, LayoutError, layout_from_json, load_layout
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
-from trading_pipeline.ingest.profiles import Profile, get_profile, match_text_profile
-from trading_pipeline.ingest.sniff import SNIFF_BYTES, TextSniff, detect_container, read_head, sniff_text
-from trading_pipeline.ingest.standardise import standardise
+from trading_pipeline.ingest.sniff import SNIFF_BYTES, detect_container, read_head
 from trading_pipeline.ingest.symbols import normalise_symbol, normalise_symbol_column, symbol_from_name
-from trading_pipeline.ingest.textread import read_delimited
+from trading_pipeline.ingest.textsource import read_text_source
+from trading_pipeline.ingest.vendors.archive import read_zip
+from trading_pipeline.ingest.vendors.dbn import read_dbn
+from trading_pipeline.ingest.vendors.jsonfile import read_json
+from trading_pipeline.ingest.vendors.parquet import read_parquet
+from trading_pipeline.ingest.vendors.spreadsheet import read_spreadsheet
 from trading_pipeline.report import Finding
 
-__all__ = ["read_file", "read_text_source"]
+__all__ = ["read_file", "resolve_layout", "suggest_command"]
+
+
+def suggest_command(path: Path | str) -> str:
+    """The command that prints a starting layout for ``path``."""
+    return f"pipeline validate {shlex.quote(str(path))} --suggest-layout"
+
+
+def resolve_layout(options: IngestOptions) -> Layout:
+    """The layout the options carry (inline, else a layout file); an invalid one rejects the file."""
+    try:
+        if options.layout:
+            return layout_from_json(options.layout, options.layout_path or "(stored with the source)")
+        if options.layout_path:
+            return load_layout(options.layout_path)
+    except LayoutError as exc:
+        raise IngestError(path=options.layout_path or "layout", reason=exc.message, check="layout") from exc
+    return Layout()
 
 
 def read_file(path: Path, options: IngestOptions) -> ParsedFile:
@@ -35,98 +55,50 @@ def read_file(path: Path, options: IngestOptions) -> ParsedFile:
     path = Path(path)
     if path.is_dir():
         raise IngestError(path=str(path), reason="is a folder, not a file", check="readable")
+    layout = resolve_layout(options)
+    try:
+        parsed = _dispatch(path, options, layout)
+    except IngestError as exc:
+        if not exc.fields.get("suggest"):
+            raise
+        reason = f"{exc.fields.get('reason')}. Describe the file in a layout: {suggest_command(path)}"
+        raise IngestError(path=str(exc.fields.get("path", path)), reason=reason, check=exc.check) from exc
+    return finish(parsed, path, options, layout)
+
+
+def _dispatch(path: Path, options: IngestOptions, layout: Layout) -> ParsedFile:
     kind, compression = detect_container(path)
     if kind == "parquet":
-        from trading_pipeline.ingest.vendors.parquet import read_parquet
-
-        parsed = read_parquet(path, options)
-    elif kind == "dbn":
-        from trading_pipeline.ingest.vendors.dbn import read_dbn
-
-        parsed = read_dbn(path, compression, options)
-    elif kind == "zip":
-        from trading_pipeline.ingest.vendors.archive import read_zip
-
-        parsed = read_zip(path, options)
-    else:
-        parsed = _read_text_file(path, compression, options)
-    return finish(parsed, path, options)
-
-
-def _read_text_file(path: Path, compression: str | None, options: IngestOptions) -> ParsedFile:
+        return read_parquet(path, options, layout)
+    if kind == "dbn":
+        return read_dbn(path, compression, options)
+    if kind == "zip":
+        return read_zip(path, options, layout)
+    if kind in ("xlsx", "xls", "ods"):
+        return read_spreadsheet(path, kind, options, layout)
+    if kind == "json":
+        return read_json(path, compression, options, layout)
     head = read_head(path, compression)
-    complete = len(head) < SNIFF_BYTES
 
     def opener() -> pa.NativeFile:
         return pa.input_stream(str(path), compression=compression)
 
-    return read_text_source(opener, head, complete, path.name, str(path), options)
+    return read_text_source(opener, head, len(head) < SNIFF_BYTES, path.name, str(path), options, layout)
 
 
-def _choose_profile(sniff: TextSniff, options: IngestOptions, path: str) -> Profile:
-    if options.profile:
-        return get_profile(options.profile)
-    profile = match_text_profile(sniff)
-    if profile is None:
-        shape = f"{sniff.field_count} fields, {'a header' if sniff.header else 'no header'}"
-        raise IngestError(
-            path=path, reason=f"unrecognised layout ({shape}); see docs/formats.md", check="format"
-        )
-    return profile
-
-
-def read_text_source(
-    opener: Callable[[], pa.NativeFile | pa.Buffer],
-    head: bytes,
-    complete: bool,
-    name: str,
-    path: str,
-    options: IngestOptions,
+def finish(
+    parsed: ParsedFile, path: Path, options: IngestOptions, layout: Layout | None = None
 ) -> ParsedFile:
-    """Read one delimited text stream (a file or an archive member) named ``name``."""
-    sniff = sniff_text(head, name, complete=complete)
-    if sniff.field_count == 0:
-        raise IngestError(path=path, reason="the file has a header but no data rows", check="non_empty")
-    profile = _choose_profile(sniff, options, path)
-    plan = plan_columns(sniff, profile, path)
-    raw = read_delimited(opener, sniff, plan, path)
-    if raw.columns and len(next(iter(raw.columns.values()))) == 0:
-        raise IngestError(path=path, reason="the file has no data rows", check="non_empty")
-    result = standardise(raw, profile, options, path, _session_date(name))
-    bar_label = options.bar_label or profile.bar_label
-    notes = {**sniff.notes, **result.notes}
-    if raw.time_format is not None:
-        notes["time_format"] = raw.time_format.describe()
-    return ParsedFile(
-        table=result.table,
-        profile=profile.name,
-        findings=[*raw.findings, *result.findings],
-        row_numbers=raw.row_numbers,
-        bar_label=bar_label,
-        notes=notes,
-    )
-
-
-def _session_date(name: str) -> date | None:
-    match = re.match(r"^(\d{4})(\d{2})(\d{2})_", name)
-    if not match:
-        return None
-    try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return None
-
-
-def finish(parsed: ParsedFile, path: Path, options: IngestOptions) -> ParsedFile:
-    """Settle the symbol: explicit option, else the data's symbol column, else the file name."""
-    table = parsed.table
-    if "symbol" in table.column_names:
-        return _with_symbol_column(parsed, options)
-    if options.symbol:
-        symbol = normalise_symbol(options.symbol)
+    """Settle the symbol: explicit option or layout, else the data's symbol column, else the file name."""
+    layout = layout or Layout()
+    explicit = options.symbol or layout.symbol
+    if "symbol" in parsed.table.column_names:
+        return _with_symbol_column(parsed, explicit)
+    if explicit:
+        symbol = normalise_symbol(explicit)
         if symbol is None:
             raise IngestError(
-                path=str(path), reason=f"--symbol {options.symbol!r} is not a valid symbol", check="symbol"
+                path=str(path), reason=f"--symbol {explicit!r} is not a valid symbol", check="symbol"
             )
         return replace(parsed, symbol=symbol)
     symbol = parsed.symbol or symbol_from_name(path.name, options.symbol_pattern)
@@ -134,17 +106,17 @@ def finish(parsed: ParsedFile, path: Path, options: IngestOptions) -> ParsedFile
         what = f"cannot tell the symbol from the file name {path.name!r}; pass --symbol SYMBOL"
         finding = Finding("symbol", what, hint="pass --symbol SYMBOL")
         return replace(parsed, findings=[*parsed.findings, finding])
-    return replace(parsed, symbol=symbol)
+    return replace(parsed, symbol=normalise_symbol(symbol) or symbol)
 
 
-def _with_symbol_column(parsed: ParsedFile, options: IngestOptions) -> ParsedFile:
+def _with_symbol_column(parsed: ParsedFile, explicit: str | None) -> ParsedFile:
     table = parsed.table
     idx = table.column_names.index("symbol")
     symbols = normalise_symbol_column(table.column("symbol"))
     table = table.set_column(idx, "symbol", symbols)
-    if not options.symbol:
+    if not explicit:
         return replace(parsed, table=table, symbol=None)
-    wanted = normalise_symbol(options.symbol) or options.symbol
+    wanted = normalise_symbol(explicit) or explicit
     distinct = pc.unique(symbols).to_pylist()
     if len(distinct) == 1:  # one instrument: the explicit --symbol names it
         return replace(parsed, table=table.drop_columns(["symbol"]), symbol=wanted)

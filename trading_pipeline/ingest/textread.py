@@ -1,8 +1,10 @@
 """Reading delimited text (plain, gzip, zstd, or bytes from an archive) with pyarrow.csv.
 
 Fast path: every column gets its final type up front (float64 prices, the time column as timestamp or
-int), so pyarrow's parallel C++ reader does all the work. Only when that conversion fails does the slow
-path re-read the used columns as strings to name the offending rows and values.
+int), so pyarrow's parallel C++ reader does all the work. The plan comes from the head (``TextSniff``):
+encoding, lines to skip, number format. Only when a conversion fails does the slow path re-read the
+used columns as strings, to name the offending rows and values, drop repeated header lines (two exports
+joined with ``cat``), and parse numbers written the local way.
 """
 
 from __future__ import annotations
@@ -18,65 +20,62 @@ import pyarrow.csv as pv
 
 from trading_pipeline.errors import IngestError
 from trading_pipeline.ingest.columns import NUMERIC_ROLES, ColumnPlan
-from trading_pipeline.ingest.sniff import TextSniff
-from trading_pipeline.ingest.timeformats import TimeFormat, detect_format
+from trading_pipeline.ingest.numbers import PLACEHOLDERS, NumberFormat
+from trading_pipeline.ingest.rawtable import RawTable, guard_read
+from trading_pipeline.ingest.textsniff import TextSniff, looks_like_data
+from trading_pipeline.ingest.timeformats import TimeFormat
 from trading_pipeline.report import Finding
 
-__all__ = ["RawTable", "read_delimited"]
+__all__ = ["ReadPlan", "junk_finding", "read_delimited"]
 
 BLOCK_SIZE = 16 << 20
-FOOTER_PREFIXES = ("downloaded from", '"downloaded from')
-NOT_UTF8 = "the file is not UTF-8 text: read as Latin-1 (Windows-1252); check any text columns"
+NOT_UTF8 = "the file is not UTF-8 text: read as Windows-1252 (Latin-1); check any text columns"
+NULL_VALUES = ["", *sorted(PLACEHOLDERS)]
 
 
-@dataclass
-class RawTable:
-    """Columns by role, still in file units (naive times, unscaled prices), plus what went wrong."""
+@dataclass(frozen=True)
+class ReadPlan:
+    """How to read the body, decided from the head: time format, number format, rows to drop at the end."""
 
-    columns: dict[str, pa.Array | pa.ChunkedArray]
     time_format: TimeFormat | None
-    findings: list[Finding] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)
-    row_numbers: np.ndarray | None = None
+    numbers: NumberFormat = NumberFormat()
+    skip_bottom: int = 0
 
 
 @dataclass
 class _Ragged:
-    header_lines: int
+    """pyarrow's invalid-row handler: lines with another number of fields than the table."""
+
+    delimiter: str
+    skip_rows: int
     rows: list[int] = field(default_factory=list)
     unnumbered: int = 0
-    footer: bool = False
+    junk: list[str] = field(default_factory=list)
+    tail: list[int] = field(default_factory=list)
 
     def __call__(self, row: pv.InvalidRow) -> str:
-        if row.text.strip().lower().startswith(FOOTER_PREFIXES):
-            self.footer = True
+        if not any(looks_like_data(part) for part in row.text.split(self.delimiter) if part.strip()):
+            self.junk.append(row.text.strip())  # a footer or credit line: no data to lose
+            if row.number is not None:
+                self.tail.append(row.number - self.skip_rows)
             return "skip"
         if row.number is None:
             self.unnumbered += 1
         else:
-            self.rows.append(row.number - self.header_lines)
+            self.rows.append(row.number - self.skip_rows)
         return "skip"
 
 
-def _time_format(sniff: TextSniff, plan: ColumnPlan) -> TimeFormat | None:
-    dt, date, time = plan.index("datetime"), plan.index("date"), plan.index("time")
-    if dt is not None:
-        return detect_format(sniff.column(dt))
-    if date is not None and time is not None:
-        pairs = zip(sniff.column(date), sniff.column(time), strict=False)
-        return detect_format([f"{d} {t}" for d, t in pairs])
-    return None
-
-
-def _types(plan: ColumnPlan, fmt: TimeFormat | None, strict: bool) -> dict[str, pa.DataType]:
+def _types(plan: ColumnPlan, read: ReadPlan, strict: bool) -> dict[str, pa.DataType]:
     types: dict[str, pa.DataType] = {}
+    fmt = read.time_format
     for i in plan.used:
         role, name = plan.roles[i], f"c{i}"
         if not strict:
             types[name] = pa.string()
         elif role in NUMERIC_ROLES:
-            types[name] = pa.float64()
-        elif role == "datetime" and fmt is not None and fmt.kind == "iso":
+            types[name] = pa.float64() if read.numbers.plain else pa.string()
+        elif role == "datetime" and fmt is not None and fmt.kind == "iso" and fmt.fast:
             types[name] = pa.timestamp("ns", "UTC") if fmt.aware else pa.timestamp("ns")
         elif role == "datetime" and fmt is not None and fmt.kind == "epoch":
             types[name] = pa.int64()
@@ -100,54 +99,103 @@ def _read(
     open_source: Callable[[], pa.NativeFile | pa.Buffer],
     sniff: TextSniff,
     plan: ColumnPlan,
-    types: dict[str, pa.DataType],
+    read: ReadPlan,
     ragged: _Ragged,
     attempt: _Attempt,
 ) -> pa.Table:
     width = len(plan.roles)
-    read = pv.ReadOptions(
+    options = pv.ReadOptions(
         column_names=[f"c{i}" for i in range(width)],
-        skip_rows=1 if sniff.header is not None else 0,
+        skip_rows=sniff.skip_rows,
         use_threads=attempt.threads,
         block_size=BLOCK_SIZE,
         encoding=attempt.encoding,
     )
     parse = pv.ParseOptions(delimiter=sniff.delimiter, invalid_row_handler=ragged)
     convert = pv.ConvertOptions(
-        column_types=types,
+        column_types=_types(plan, read, attempt.strict),
         include_columns=[f"c{i}" for i in plan.used],
-        null_values=[""],
+        null_values=NULL_VALUES,
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
+        decimal_point=read.numbers.decimal if read.numbers.plain else ".",
     )
-    return pv.read_csv(open_source(), read_options=read, parse_options=parse, convert_options=convert)
+    return pv.read_csv(open_source(), read_options=options, parse_options=parse, convert_options=convert)
 
 
 def read_delimited(
-    open_source: Callable[[], pa.NativeFile | pa.Buffer], sniff: TextSniff, plan: ColumnPlan, path: str
+    open_source: Callable[[], pa.NativeFile | pa.Buffer],
+    sniff: TextSniff,
+    plan: ColumnPlan,
+    read: ReadPlan,
+    path: str,
 ) -> RawTable:
     """Read the planned columns; ``open_source()`` returns a fresh pyarrow stream or buffer each call."""
-    fmt = _time_format(sniff, plan)
-    table, ragged, attempt = _read_passes(open_source, sniff, plan, fmt, path)
+    table, ragged, attempt = _read_passes(open_source, sniff, plan, read, path)
     columns = {plan.roles[i]: table.column(f"c{i}") for i in plan.used}
-    if sniff.skip_initial_space or not attempt.strict:
+    if sniff.skip_initial_space or not attempt.strict or not read.numbers.plain:
         columns = {k: _trim(v) for k, v in columns.items()}
     labels = {plan.roles[i]: plan.labels[i] for i in plan.used}
-    raw = RawTable(columns, fmt, list(plan.findings), labels)
-    if attempt.encoding != "utf8":
+    raw = RawTable(columns, read.time_format, list(plan.findings), labels, numbers=read.numbers)
+    if attempt.encoding != sniff.encoding and sniff.encoding == "utf8":
         raw.findings.append(Finding("encoding", NOT_UTF8, "warning"))
+    total = table.num_rows + len(ragged.rows)
     if ragged.rows:
-        raw.findings.append(_ragged_finding(ragged.rows, len(plan.roles)))
-        total = table.num_rows + len(ragged.rows)
         raw.row_numbers = np.delete(np.arange(1, total + 1), np.array(ragged.rows) - 1)
+    if ragged.junk:
+        raw.findings.append(junk_finding(ragged.junk, "lines that hold no data", "skipped"))
+    if ragged.rows:
+        forgiven = _trailing(ragged, total, read.skip_bottom)
+        kept = [r for r in ragged.rows if r not in forgiven]
+        if kept:
+            raw.findings.append(_ragged_finding(kept, len(plan.roles)))
+    if read.skip_bottom:
+        _drop_bottom(
+            raw, read.skip_bottom - len(ragged.tail) - len(_trailing(ragged, total, read.skip_bottom))
+        )
+    if not attempt.strict and sniff.header is not None:
+        _drop_repeated_headers(raw, plan)
     return raw
+
+
+def _trailing(ragged: _Ragged, total: int, skip_bottom: int) -> set[int]:
+    """Ragged rows among the last ``skip_bottom`` rows the layout says to drop."""
+    return {r for r in ragged.rows if r > total - skip_bottom} if skip_bottom else set()
+
+
+def _drop_bottom(raw: RawTable, count: int) -> None:
+    if count <= 0:
+        return
+    keep = max(raw.num_rows - count, 0)
+    raw.columns = {k: v.slice(0, keep) for k, v in raw.columns.items()}
+    if raw.row_numbers is not None:
+        raw.row_numbers = raw.row_numbers[:keep]
+    raw.notes["skip_bottom"] = str(count)
+
+
+def _drop_repeated_headers(raw: RawTable, plan: ColumnPlan) -> None:
+    """Rows that repeat the header (two exports joined with ``cat``): dropped with a warning."""
+    repeat = None
+    for i in plan.used:
+        role = plan.roles[i]
+        same = pc.equal(pc.utf8_lower(raw.columns[role]), plan.labels[i].strip().lower())
+        repeat = same if repeat is None else pc.and_(repeat, same)
+    if repeat is None:
+        return
+    mask = np.asarray(pc.fill_null(repeat, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not mask.any():
+        return
+    rows = raw.rows(mask)
+    raw.keep(~mask)
+    what = "the header line repeats here (files joined with cat?); dropped"
+    raw.findings.append(Finding.at_rows("repeated_header", what, rows, severity="warning"))
 
 
 def _read_passes(
     open_source: Callable[[], pa.NativeFile | pa.Buffer],
     sniff: TextSniff,
     plan: ColumnPlan,
-    fmt: TimeFormat | None,
+    read: ReadPlan,
     path: str,
 ) -> tuple[pa.Table, _Ragged, _Attempt]:
     """The table, its ragged rows and the pass that read it.
@@ -157,16 +205,16 @@ def _read_passes(
     tools write), and ragged rows met by the threaded reader a single-threaded pass that knows their
     row numbers. Each retry changes one setting for good, so there are at most four passes.
     """
-    attempt = _Attempt()
-    header_lines = 1 if sniff.header is not None else 0
+    attempt = _Attempt(encoding=sniff.encoding, threads=not read.skip_bottom)
     while True:
-        ragged = _Ragged(header_lines)
-        types = _types(plan, fmt, attempt.strict)
+        ragged = _Ragged(sniff.delimiter, sniff.skip_rows)
         try:
-            table = _guard(path, functools.partial(_read, open_source, sniff, plan, types, ragged, attempt))
+            table = guard_read(
+                path, functools.partial(_read, open_source, sniff, plan, read, ragged, attempt)
+            )
         except pa.ArrowInvalid as exc:
-            if "invalid UTF8" in str(exc) and attempt.encoding == "utf8":
-                attempt.encoding = "latin1"
+            if ("UTF8" in str(exc) or "decode" in str(exc)) and attempt.encoding not in ("latin1", "latin-1"):
+                attempt.encoding = "latin1"  # every byte is a Latin-1 character: this pass cannot fail
             elif attempt.strict:
                 attempt.strict = attempt.threads = False
             else:
@@ -191,22 +239,9 @@ def _ragged_finding(rows: list[int], width: int) -> Finding:
     )
 
 
-def _guard(path: str, read: Callable[[], pa.Table]) -> pa.Table:
-    """Turn pyarrow's I/O and parse failures into IngestErrors with a readable reason."""
-    try:
-        table = read()
-    except pa.ArrowInvalid as exc:
-        if "conversion error" in str(exc).lower() or "In CSV column" in str(exc):
-            raise  # the caller retries with strings or another encoding
-        raise IngestError(path=path, reason=f"cannot parse the text table: {exc}", check="format") from exc
-    except OSError as exc:
-        text = str(exc)
-        if "compress" in text.lower() or "truncated" in text.lower() or "inflate" in text.lower():
-            raise IngestError(
-                path=path,
-                reason=f"the compressed data is truncated or corrupt ({text}); copy or download it again",
-                check="compression",
-            ) from exc
-        raise IngestError(path=path, reason=f"cannot read the file: {text}", check="readable") from exc
-    assert isinstance(table, pa.Table)
-    return table
+def junk_finding(lines: list[str] | tuple[str, ...], what: str, verb: str) -> Finding:
+    shown = "; ".join(repr(line[:60]) for line in lines[:2])
+    more = f" and {len(lines) - 2} more" if len(lines) > 2 else ""
+    noun, _, rest = what.partition(" ")
+    count = f"{len(lines)} {what}" if len(lines) > 1 else f"1 {noun.removesuffix('s')} {rest}"
+    return Finding("junk_lines", f"{verb} {count}: {shown}{more}", "warning")

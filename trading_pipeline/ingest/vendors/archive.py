@@ -14,10 +14,12 @@ from pathlib import Path, PurePosixPath
 import pyarrow as pa
 
 from trading_pipeline.errors import IngestError
+from trading_pipeline.ingest.layout import Layout
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ingest.sniff import SNIFF_BYTES
 from trading_pipeline.ingest.symbols import symbol_from_name
+from trading_pipeline.ingest.textsource import read_text_source
 from trading_pipeline.report import Finding
 
 __all__ = ["read_zip"]
@@ -39,10 +41,8 @@ def _data_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return csvs or members  # HistData zips hold the CSV plus a .txt status report
 
 
-def read_zip(path: Path, options: IngestOptions) -> ParsedFile:
+def read_zip(path: Path, options: IngestOptions, layout: Layout | None = None) -> ParsedFile:
     """All data members, concatenated in archive order."""
-    from trading_pipeline.ingest.reader import read_text_source
-
     try:
         with zipfile.ZipFile(path) as archive:
             members = _data_members(archive)
@@ -63,6 +63,7 @@ def read_zip(path: Path, options: IngestOptions) -> ParsedFile:
                     name,
                     f"{path}:{name}",
                     options,
+                    layout,
                 )
                 parts.append((name, part))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:

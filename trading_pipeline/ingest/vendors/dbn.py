@@ -10,7 +10,6 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-import databento_dbn
 import numpy as np
 import pyarrow as pa
 
@@ -49,6 +48,8 @@ def _metadata(data: bytes, path: Path) -> tuple[object, int]:
         raise IngestError(path=str(path), reason="not a DBN stream (no DBN header)", check="format")
     (length,) = struct.unpack_from("<I", data, 4)
     end = 8 + length
+    import databento_dbn  # only when a DBN file turns up: reading a CSV never loads it
+
     decoder = databento_dbn.DBNDecoder()
     try:
         decoder.write(data[:end])

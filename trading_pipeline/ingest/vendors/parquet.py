@@ -12,14 +12,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trading_pipeline.errors import IngestError
-from trading_pipeline.ingest.columns import plan_from_names
+from trading_pipeline.ingest.columns import plan_columns
+from trading_pipeline.ingest.layout import Layout
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ingest.profiles import Profile, get_profile
+from trading_pipeline.ingest.rawtable import RawTable
 from trading_pipeline.ingest.standardise import standardise
 from trading_pipeline.ingest.symbols import normalise_symbol
-from trading_pipeline.ingest.textread import RawTable
-from trading_pipeline.ingest.timeformats import TimeFormat, detect_format
+from trading_pipeline.ingest.textsniff import TextSniff
+from trading_pipeline.ingest.timeformats import TimeFormat, detect_format, format_from_layout
 
 __all__ = ["read_parquet"]
 
@@ -33,9 +35,9 @@ def _load(path: Path) -> pa.Table:
         ) from exc
 
 
-def _profile(table: pa.Table, options: IngestOptions) -> Profile:
-    if options.profile:
-        return get_profile(options.profile)
+def _profile(table: pa.Table, options: IngestOptions, layout: Layout) -> Profile:
+    if options.profile or layout.profile:
+        return get_profile(str(options.profile or layout.profile))
     names = {n.lower() for n in table.column_names}
     ints = "close" in names and pa.types.is_integer(
         table.schema.field(table.column_names[[n.lower() for n in table.column_names].index("close")]).type
@@ -53,13 +55,22 @@ def _time_format(column: pa.ChunkedArray) -> TimeFormat | None:
     return TimeFormat("epoch") if pa.types.is_integer(column.type) else None
 
 
-def read_parquet(path: Path, options: IngestOptions) -> ParsedFile:
+def _sniff(table: pa.Table, path: Path) -> TextSniff:
+    """The column names and a few rows as text, for the column plan (a layout may name columns)."""
+    head = table.slice(0, 50).to_pylist()
+    rows = [["" if v is None else str(v) for v in row.values()] for row in head]
+    names = list(table.column_names)
+    return TextSniff(path.name, "", names, rows, len(names))
+
+
+def read_parquet(path: Path, options: IngestOptions, layout: Layout | None = None) -> ParsedFile:
     """Read, map columns by name, convert to canonical bars (file order kept)."""
+    layout = layout or Layout()
     table = _load(path)
     if table.num_rows == 0:
         raise IngestError(path=str(path), reason="the Parquet file has no rows", check="non_empty")
-    profile = _profile(table, options)
-    plan = plan_from_names(table.column_names, profile, str(path))
+    profile = _profile(table, options, layout)
+    plan = plan_columns(_sniff(table, path), profile, str(path), layout)
     columns = {plan.roles[i]: _in_ns(table.column(i), plan.labels[i], path) for i in plan.used}
     if "date" in columns and "time" in columns:
         # Separate date and time columns: read as text joined by a space, exactly like a text file.
@@ -70,15 +81,17 @@ def read_parquet(path: Path, options: IngestOptions) -> ParsedFile:
     else:
         time_role = "datetime" if "datetime" in columns else "date"
         fmt = _time_format(table.column(plan.roles.index(time_role)))
+    fmt = format_from_layout(layout, "date" in columns and "time" in columns) or fmt
     raw = RawTable(columns, fmt, [], {plan.roles[i]: plan.labels[i] for i in plan.used})
-    result = standardise(raw, profile, options, str(path))
+    result = standardise(raw, profile, options, str(path), layout=layout)
     symbol = _metadata_symbol(table)
     return ParsedFile(
         table=result.table,
         profile=profile.name,
         symbol=symbol,
         findings=result.findings,
-        bar_label=options.bar_label or profile.bar_label,
+        row_numbers=result.row_numbers,
+        bar_label=options.bar_label or layout.bar_label or profile.bar_label,
         notes=result.notes,
     )
 
