@@ -1,9 +1,10 @@
 """`pipeline ingest` and `pipeline validate`: run the DataIngestor in this process, no Redis needed.
 
 A PATH may be a folder: every supported file under it is taken (recursively, sorted, skipping hidden and
-temporary names such as ``.x.csv`` or ``x.csv.part``). Supported means a data suffix: .csv .txt .tsv .gz
-.zst .parquet .pq .zip .dbn. Files given by name are always taken, whatever their suffix: detection
-is by content.
+temporary names such as ``.x.csv`` or ``x.csv.part``). Supported means a data suffix
+(``trading_pipeline.names.DATA_SUFFIXES``: text, compressed text, JSON, spreadsheets, Parquet, zip, DBN).
+Files given by name are always taken, whatever their suffix: detection is by content. A ``layout.toml``
+beside a file applies to it unless ``--layout`` is given.
 
 Exit codes: 0 nothing rejected, 1 a file was rejected, 2 a usage error (unknown zone, missing path...).
 """
@@ -11,6 +12,7 @@ Exit codes: 0 nothing rejected, 1 a file was rejected, 2 a usage error (unknown 
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import time
@@ -27,7 +29,9 @@ from rich.table import Table
 from cli.common import console, err_console, exits_cleanly, load_settings, print_json, styled_status
 from trading_pipeline.errors import UsageError
 from trading_pipeline.ingest.ingestor import DataIngestor
+from trading_pipeline.ingest.layout import load_layout, with_folder_layout
 from trading_pipeline.ingest.options import BarLabel, IngestOptions
+from trading_pipeline.ingest.suggest import suggest_layout
 from trading_pipeline.ingest.symbols import normalise_symbol
 from trading_pipeline.ingest.timeparse import zone
 from trading_pipeline.names import candidate_files, check_source_id
@@ -55,6 +59,14 @@ LabelOpt = Annotated[
     typer.Option("--bar-label", help="'close' if bars are stamped with their close time (moved to open)."),
 ]
 SourceOpt = Annotated[str, typer.Option("--source", help="Data source id the bars belong to.")]
+LayoutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--layout",
+        help="A layout TOML saying what the file is (columns, time format, zone...); see docs/formats.md.",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 
 
@@ -71,10 +83,11 @@ def ingest(
     tz: TzOpt = None,
     bar_label: LabelOpt = None,
     source: SourceOpt = "default",
+    layout: LayoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate bar files and store the accepted ones as canonical UTC Parquet."""
-    _run(paths, _options(symbol, tz, bar_label, source), dry_run=False, as_json=as_json)
+    _run(paths, _options(symbol, tz, bar_label, source, layout), dry_run=False, as_json=as_json)
 
 
 @exits_cleanly
@@ -84,14 +97,31 @@ def validate(
     tz: TzOpt = None,
     bar_label: LabelOpt = None,
     source: SourceOpt = "default",
+    layout: LayoutOpt = None,
+    suggest: Annotated[
+        bool,
+        typer.Option(
+            "--suggest-layout", help="Print a starting layout TOML for FILE (edit it, pass --layout)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check bar files and report what ingest would do; writes nothing (and does not look for duplicates)."""
-    _run(paths, _options(symbol, tz, bar_label, source), dry_run=True, as_json=as_json)
+    options = _options(symbol, tz, bar_label, source, layout)
+    if suggest:
+        if len(paths) != 1 or not paths[0].is_file():
+            raise UsageError("--suggest-layout takes exactly one file")
+        sys.stdout.write(suggest_layout(paths[0], _folder_layout(options, paths[0], paths[0].parent)))
+        return
+    _run(paths, options, dry_run=True, as_json=as_json)
 
 
 def _options(
-    symbol: str | None, tz: str | None, bar_label: BarLabelChoice | None, source: str
+    symbol: str | None,
+    tz: str | None,
+    bar_label: BarLabelChoice | None,
+    source: str,
+    layout_file: Path | None = None,
 ) -> IngestOptions:
     """Usage errors surface before any file is touched."""
     if tz is not None:
@@ -102,33 +132,52 @@ def _options(
     label: BarLabel | None = None
     if bar_label is not None:
         label = "close" if bar_label is BarLabelChoice.close else "open"
-    return IngestOptions(symbol=symbol, tz=tz, bar_label=label, source_id=source)
+    declared = load_layout(layout_file).to_json() if layout_file is not None else None
+    return IngestOptions(
+        symbol=symbol,
+        tz=tz,
+        bar_label=label,
+        source_id=source,
+        layout=declared,
+        layout_path=str(layout_file) if layout_file is not None else None,
+    )
 
 
 def collect_files(paths: list[Path]) -> list[Path]:
     """The files to process, in the order given; folders expand to their supported files."""
-    files: list[Path] = []
+    return [path for path, _root in _collect(paths)]
+
+
+def _folder_layout(options: IngestOptions, path: Path, root: Path) -> IngestOptions:
+    """--layout wins; without it a ``layout.toml`` beside the file applies, as in a watched folder."""
+    return options if options.layout is not None else with_folder_layout(options, path, root)
+
+
+def _collect(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """(file, the folder it was found under) for every file to process."""
+    files: list[tuple[Path, Path]] = []
     for path in paths:
         if path.is_dir():
             found = candidate_files(path)
             if not found:
                 raise UsageError(f"no supported bar files in folder {path}")
-            files.extend(found)
+            files.extend((f, path) for f in found)
         elif path.is_file():
-            files.append(path)
+            files.append((path, path.parent))
         else:
             raise UsageError(f"no such file or folder: {path}")
     return files
 
 
 def _run(paths: list[Path], options: IngestOptions, *, dry_run: bool, as_json: bool) -> None:
-    files = collect_files(paths)
+    files = _collect(paths)
     ingestor = DataIngestor(load_settings())
     action = ingestor.validate if dry_run else ingestor.ingest
     reports: list[FileReport] = []
     with _FileProgress(len(files), show=len(files) > 1 and not as_json) as progress:
-        for path in files:
-            reports.append(action(path, options, progress=progress.callback(path)))
+        for path, root in files:
+            opts = _folder_layout(options, path, root)
+            reports.append(action(path, opts, progress=progress.callback(path)))
             progress.advance()
     if as_json:
         print_json({"files": [report.to_json() for report in reports]})

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from cli.common import console, escape, exits_cleanly, load_settings, print_json, styled_status
 from trading_pipeline.errors import UsageError
+from trading_pipeline.ingest.layout import load_layout
 from trading_pipeline.report import FileReport
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import (
@@ -43,6 +44,10 @@ BarLabelOpt = Annotated[
 ]
 NoIngest = Annotated[bool, typer.Option("--no-ingest", help="Only register; the daemon ingests the files.")]
 SourceId = Annotated[str, typer.Argument(help="Source id.")]
+LayoutOpt = Annotated[
+    Path | None,
+    typer.Option("--layout", help="Layout TOML for these files (stored with the source); see docs/formats.md."),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -189,14 +194,28 @@ def add_dir(
     symbol_pattern: Annotated[
         str | None, typer.Option("--symbol-pattern", help="Regex with (?P<symbol>...) applied to file names.")
     ] = None,
+    layout: LayoutOpt = None,
     no_ingest: NoIngest = False,
     as_json: Json = False,
 ) -> None:
-    """Register a folder as a source, then ingest its files here (or leave them to the daemon)."""
+    """Register a folder as a source, then ingest its files here (or leave them to the daemon).
+
+    A ``--layout`` is stored with the source and applies to every file of the folder; a ``layout.toml``
+    inside the folder wins for the files beside and below it.
+    """
     _, repo = _repo()
     if not directory.is_dir():
         raise UsageError(f"not a directory: {directory}")
-    source = FileDataSource(source_id, directory, tz=tz, bar_label=bar_label, symbol_pattern=symbol_pattern)
+    declared = load_layout(layout).to_json() if layout is not None else None
+    source = FileDataSource(
+        source_id,
+        directory,
+        tz=tz,
+        bar_label=bar_label,
+        symbol_pattern=symbol_pattern,
+        layout=declared,
+        layout_path=str(layout.resolve()) if layout is not None else None,
+    )
     repo.register_source(source_id, source)
     if not as_json:
         console.print(
@@ -214,6 +233,7 @@ def upload(
     symbol: Annotated[
         str | None, typer.Option("--symbol", help="Symbol of every file in this session.")
     ] = None,
+    layout: LayoutOpt = None,
     no_ingest: NoIngest = False,
     as_json: Json = False,
 ) -> None:
@@ -222,8 +242,9 @@ def upload(
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise UsageError(f"not a file: {', '.join(missing)}")
+    declared = load_layout(layout).to_json() if layout is not None else None
     sessions = SessionManager(settings, repo)
-    session_id = sessions.create_session(tz=tz, bar_label=bar_label, symbol=symbol)
+    session_id = sessions.create_session(tz=tz, bar_label=bar_label, symbol=symbol, layout=declared)
     for path in files:
         with path.open("rb") as data:
             sessions.add_file(session_id, path.name, data)

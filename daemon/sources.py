@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from daemon.filters import is_under
+from trading_pipeline.ingest.layout import with_folder_layout
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
@@ -131,7 +132,11 @@ class SourceMap:
         return [s.processed_dir, s.state_dir, s.runs_dir]
 
     def resolve(self, path: Path) -> tuple[str, IngestOptions] | None:
-        """(source id, ingest options) for a file, or None when no source owns it."""
+        """(source id, ingest options) for a file, or None when no source owns it.
+
+        A ``layout.toml`` beside the file (or in a folder between it and its source's folder) goes into
+        the options as a path: the worker reads it when it ingests the file.
+        """
         if any(is_under(path, ex) for ex in self.excluded()):
             return None
         found = self._lookup(path)
@@ -141,7 +146,16 @@ class SourceMap:
         if found is None or is_under(path, self.settings.uploads_dir):
             # Upload sessions carry per-file options (a symbol given at upload): ask the registry.
             found = self._ask_repository(path) or found
-        return found
+        if found is None:
+            return None
+        root = self._folder_of(found[0], path) or self.root_of(path) or path.parent
+        return found[0], with_folder_layout(found[1], path, root)
+
+    def _folder_of(self, source_id: str, path: Path) -> Path | None:
+        with self._lock:
+            return next(
+                (d.path for d in self._dirs if d.source_id == source_id and is_under(path, d.path)), None
+            )
 
     def _lookup(self, path: Path) -> tuple[str, IngestOptions] | None:
         with self._lock:

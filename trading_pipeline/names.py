@@ -40,7 +40,12 @@ _WINDOWS_UNSAFE = set('<>:"|?*\\/')
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".swp")
 """Names writers use before the final rename (browsers, rsync, editors, our own upload)."""
 RESERVED_NAMES = frozenset({"metadata.json"})
-DATA_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".gz", ".zst", ".parquet", ".pq", ".zip", ".dbn"})
+DATA_SUFFIXES = frozenset(
+    {
+        ".csv", ".txt", ".tsv", ".gz", ".zst", ".parquet", ".pq", ".zip", ".dbn",
+        ".json", ".ndjson", ".jsonl", ".xlsx", ".xlsm", ".xls", ".ods",
+    }
+)  # fmt: skip
 """Everything DataIngestor reads; ``x.csv.gz`` counts by its last suffix."""
 
 

@@ -117,5 +117,9 @@ def _detected(
         found["timezone"] = notes["tz"]
     if profile.price_scale:
         found["price_multiplier"] = profile.price_scale
+    if "sheet" in notes:
+        found["sheet"] = notes["sheet"]
+    if notes.get("rows_from", "(top level)") != "(top level)":
+        found["rows"] = notes["rows_from"]
     found["bar_label"] = profile.bar_label
     return found

@@ -138,7 +138,8 @@ def _dates_by_content(
     for i, values in enumerate(samples):
         fmt = detect_format(values[:50]) if values else None
         if fmt is not None and fmt.kind != "epoch":
-            what = f"no column is named like a time; column `{names[i] or i + 1}` holds dates and is read as the time"
+            label = names[i] or i + 1
+            what = f"no column is named like a time; column `{label}` holds dates and is read as the time"
             return [("datetime" if j == i else r) for j, r in enumerate(roles)], [
                 Finding("columns", what, "warning")
             ]
@@ -183,6 +184,7 @@ def _declared(sniff: TextSniff, layout: Layout, path: str) -> dict[int, str]:
     out: dict[int, str] = {}
     header = sniff.header or []
     for role, ref in layout.columns.declared().items():
+        index: int | None
         if isinstance(ref, int):
             index = ref - 1
             if index >= sniff.field_count:

@@ -44,7 +44,7 @@ from trading_pipeline.settings import Settings
 from trading_pipeline.statuses import FileStatus
 from trading_pipeline.store import BarStore
 from trading_pipeline.store import file_sha256 as store_sha256
-from trading_pipeline.validation import MISSING_PRICES, TIMESTAMPS, validate_bars
+from trading_pipeline.validation import MISSING_PRICES, TIME_RANGE, TIMESTAMPS, validate_bars
 from trading_pipeline.validation.bars import (
     SYMBOL,
     is_safe_symbol,
@@ -218,9 +218,11 @@ class DataIngestor:
         several = len(parts) > 1
         tables: dict[str, pa.Table] = {}
         intervals: set[str] = set()
+        skip = REREPORTED_BY_READER if parsed.has_errors else frozenset()
+        if TIME_RANGE in said:  # the reader named the likely cause (an epoch unit) already
+            skip |= {TIME_RANGE}
         for part in parts:
             findings, result, interval = self._validate_symbol(part.symbol, part.table, part.rows, label)
-            skip = REREPORTED_BY_READER if parsed.has_errors else frozenset()
             report.extend(
                 _prefixed(f, part.symbol) if several else f for f in findings if f.check not in skip
             )

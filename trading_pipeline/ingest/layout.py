@@ -9,6 +9,7 @@ and every problem names its field (``columns.open: ...``), so a typo fails at on
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trading_pipeline.errors import UsageError
+from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.timeparse import zone
 
 __all__ = [
@@ -25,8 +27,10 @@ __all__ = [
     "Columns",
     "Layout",
     "LayoutError",
+    "find_layout_file",
     "layout_from_json",
     "load_layout",
+    "with_folder_layout",
 ]
 
 LAYOUT_FILE_NAME = "layout.toml"
@@ -242,3 +246,26 @@ def load_layout(path: Path | str) -> Layout:
     except tomllib.TOMLDecodeError as exc:
         raise LayoutError(f"layout file {path} is not valid TOML: {exc}") from exc
     return layout_from_json(data, str(path))
+
+
+def find_layout_file(path: Path, root: Path) -> Path | None:
+    """The nearest ``layout.toml`` in the file's folder or a parent folder, never above ``root``."""
+    folder = Path(path).parent
+    root = Path(root)
+    while True:
+        candidate = folder / LAYOUT_FILE_NAME
+        if candidate.is_file():
+            return candidate
+        if folder == root or root not in folder.parents:
+            return None
+        folder = folder.parent
+
+
+def with_folder_layout(options: IngestOptions, path: Path, root: Path) -> IngestOptions:
+    """Options that read the ``layout.toml`` found beside the file, if there is one: it is nearer to
+    the files than a layout stored with their source, so it wins. The file is read when the file is
+    ingested (by the worker), so an edit applies to the next file without re-registering anything."""
+    found = find_layout_file(path, root)
+    if found is None:
+        return options
+    return dataclasses.replace(options, layout=None, layout_path=str(found))

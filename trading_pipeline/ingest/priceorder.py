@@ -57,8 +57,8 @@ def decide_price_order(table: pa.Table, path: str) -> tuple[pa.Table, Finding | 
         table = table.set_column(table.column_names.index(name), name, column)
     fields = ", ".join(PRICES[order.index(i)] for i in range(4))
     what = (
-        f"no header: the four price fields read as {fields}, the only order in which low <= open, close <= high "
-        "on every row (and each open follows the previous close)"
+        f"no header: the four price fields read as {fields}, the only order in which "
+        "low <= open, close <= high on every row (and each open follows the previous close)"
     )
     return table, Finding("columns", what, "warning")
 

@@ -29,7 +29,7 @@ class RawTable:
     findings: list[Finding] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     row_numbers: np.ndarray | None = None
-    numbers: NumberFormat = NumberFormat()
+    numbers: NumberFormat = field(default_factory=NumberFormat)
     zone: str | None = None
     symbol: str | None = None
     notes: dict[str, str] = field(default_factory=dict)
@@ -59,7 +59,12 @@ def guard_read(path: str, read: Callable[[], pa.Table]) -> pa.Table:
         raise pa.ArrowInvalid(f"cannot decode the text: {exc}") from exc
     except pa.ArrowInvalid as exc:
         text = str(exc)
-        if "conversion error" in text.lower() or "In CSV column" in text or "UTF8" in text or "decode" in text:
+        if (
+            "conversion error" in text.lower()
+            or "In CSV column" in text
+            or "UTF8" in text
+            or "decode" in text
+        ):
             raise  # the caller retries with strings or another encoding
         raise IngestError(path=path, reason=f"cannot parse the text table: {text}", check="format") from exc
     except OSError as exc:

@@ -73,7 +73,9 @@ def _numbers(
     return numbers
 
 
-def _empty_prices(ctx: TimeContext, prices: dict[str, pa.Array], unreadable: dict[str, np.ndarray]) -> np.ndarray:
+def _empty_prices(
+    ctx: TimeContext, prices: dict[str, pa.Array], unreadable: dict[str, np.ndarray]
+) -> np.ndarray:
     """Rows with no price at all are dropped (a holiday); a row missing only some prices is an error.
 
     Cells that held text are not empty: they were reported as text already.
@@ -91,7 +93,7 @@ def _empty_prices(ctx: TimeContext, prices: dict[str, pa.Array], unreadable: dic
     if every.any():
         what = "no prices (null or empty, e.g. a holiday): dropped"
         ctx.findings.append(Finding.at_rows("empty_rows", what, ctx.raw.rows(every), severity="warning"))
-    return every
+    return np.asarray(every, dtype=bool)
 
 
 def _scale(ctx: TimeContext, prices: dict[str, pa.Array]) -> dict[str, pa.Array]:

@@ -104,9 +104,11 @@ def read_cells(cells: Cells, name: str, path: str, options: IngestOptions, layou
     plan = plan_columns(sniff, profile, path, layout)
     fmt = time_format(sniff, plan, layout)
     columns = {plan.roles[i]: _arrow(cells.columns[i], plan.roles[i]) for i in plan.used}
-    if fmt is not None and fmt.kind != "epoch" and "datetime" in columns:
-        if pa.types.is_integer(columns["datetime"].type) or pa.types.is_floating(columns["datetime"].type):
-            columns["datetime"] = columns["datetime"].cast(pa.string())
+    numeric_time = "datetime" in columns and (
+        pa.types.is_integer(columns["datetime"].type) or pa.types.is_floating(columns["datetime"].type)
+    )
+    if fmt is not None and fmt.kind != "epoch" and numeric_time:  # 20240102 as a number: a date
+        columns["datetime"] = columns["datetime"].cast(pa.string())
     raw = RawTable(
         columns,
         fmt,

@@ -38,7 +38,7 @@ class ReadPlan:
     """How to read the body, decided from the head: time format, number format, rows to drop at the end."""
 
     time_format: TimeFormat | None
-    numbers: NumberFormat = NumberFormat()
+    numbers: NumberFormat = field(default_factory=NumberFormat)
     skip_bottom: int = 0
 
 

@@ -7,7 +7,6 @@ Times that carry their own zone (offsets, ``Z``, epochs, zone names inside the v
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,30 +24,12 @@ from trading_pipeline.ingest.timeformats import OFFSETS, ZONE_SUFFIX, TimeFormat
 from trading_pipeline.ingest.timeparse import EPOCH_UNITS, epoch_to_utc, epoch_unit, localize, to_utc
 from trading_pipeline.report import Finding
 from trading_pipeline.schema import TIMESTAMP_TYPE
+from trading_pipeline.validation.plausible import EARLIEST_NS, TIME_RANGE, latest_ns
 
-__all__ = [
-    "TIME_RANGE",
-    "TimeContext",
-    "earliest_plausible",
-    "latest_plausible",
-    "session_dates",
-    "utc_times",
-]
+__all__ = ["TimeContext", "session_dates", "utc_times"]
 
-TIME_RANGE = "time_range"
 DAY_NS = 86_400 * 1_000_000_000
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-EARLIEST = np.datetime64("1980-01-01", "ns").astype(np.int64)
-
-
-def earliest_plausible() -> int:
-    """No market data file holds bars before 1980: earlier times are a misread column."""
-    return int(EARLIEST)
-
-
-def latest_plausible() -> int:
-    """Bars more than a day in the future cannot have happened yet."""
-    return time.time_ns() + DAY_NS
 
 
 @dataclass
@@ -151,7 +132,7 @@ def _read_swapped(ctx: TimeContext, text: pa.Array, fmt: TimeFormat) -> bool:
         return False
     first = parse_strings(text, fmt)
     second = parse_strings(text, fmt, swapped=True)
-    misses = (first.null_count, second.null_count)
+    misses: tuple[int, int] = (first.null_count, second.null_count)
     if misses[0] != misses[1]:
         return misses[1] < misses[0]
     if pc.all(pc.equal(first, second)).as_py() in (True, None):
@@ -207,7 +188,7 @@ def _plausible_epoch(ctx: TimeContext, ints: pa.Array, unit: str | None) -> None
         return
     used = unit or epoch_unit(raw[valid])
     scaled = raw[valid].astype(np.float64) * EPOCH_UNITS[used]
-    lo, hi = earliest_plausible(), latest_plausible()
+    lo, hi = EARLIEST_NS, latest_ns()
     bad = (scaled < lo) | (scaled > hi)
     if not bad.any():
         return
@@ -310,7 +291,9 @@ def session_dates(ctx: TimeContext, utc: pa.Array) -> pa.Array:
         return utc
     dates = wall - wall % DAY_NS
     stamp = f"{int(clock[0]) // 3_600_000_000_000:02d}:{int(clock[0]) // 60_000_000_000 % 60:02d}"
-    what = f"daily bars stamped at {stamp} (the session open or close): stored at 00:00 UTC of their session date"
+    what = (
+        f"daily bars stamped at {stamp} (a session open or close): stored at 00:00 UTC of their session date"
+    )
     ctx.findings.append(Finding("daily_bars", what, "warning"))
     ctx.notes["daily"] = "yes"
     return pa.array(dates, pa.int64(), mask=~valid).view(TIMESTAMP_TYPE)

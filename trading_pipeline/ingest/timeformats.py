@@ -159,7 +159,7 @@ def _candidates(first: str) -> list[tuple[str, str | None]]:
     """(date format, time format or None) pairs worth trying for a sample like ``first``."""
     if " " not in first:  # a date alone, or date and time run together: 202401020930
         joined = re.fullmatch(r"(19|20)\d{10}(\d{2})?", first) is not None
-        out = [(d, None) for d in DATE_FORMATS]
+        out: list[tuple[str, str | None]] = [(d, None) for d in DATE_FORMATS]
         out += [("%Y%m%d", "%H%M"), ("%Y%m%d", "%H%M%S")] if joined else []
         return [c for c in out if _fits(first, _join(*c, compact=True))]
     pairs = [(d, t) for d in DATE_FORMATS for t in (None, *TIME_FORMATS)]

@@ -17,9 +17,11 @@ DEFAULT_SOURCE_ID = "default"
 class FileDataSource(StoredDataSource):
     """Bars of the files in one directory (recursively), as stored by ingest under this source's id.
 
-    ``tz``, ``bar_label`` and ``symbol_pattern`` (a regex with a ``(?P<symbol>...)`` group matched
-    against file names) are applied by ingest to every file of this folder. A glob such as ``*.csv`` is
-    not accepted as ``symbol_pattern``: ingest detects the format, so every file is considered.
+    ``tz``, ``bar_label``, ``symbol_pattern`` (a regex with a ``(?P<symbol>...)`` group matched
+    against file names) and ``layout`` (a declared layout's JSON) are applied by ingest to every file of
+    this folder; a ``layout.toml`` inside the folder wins for the files beside and below it. A glob such
+    as ``*.csv`` is not accepted as ``symbol_pattern``: ingest detects the format, so every file is
+    considered.
     """
 
     source_type = "file"
@@ -32,9 +34,18 @@ class FileDataSource(StoredDataSource):
         tz: str | None = None,
         bar_label: str | None = None,
         symbol_pattern: str | None = None,
+        layout: dict[str, Any] | None = None,
+        layout_path: str | None = None,
         settings: Settings | None = None,
     ) -> None:
-        options = source_options(source_id, tz=tz, bar_label=bar_label, symbol_pattern=symbol_pattern)
+        options = source_options(
+            source_id,
+            tz=tz,
+            bar_label=bar_label,
+            symbol_pattern=symbol_pattern,
+            layout=layout,
+            layout_path=layout_path,
+        )
         super().__init__(source_id, options=options, settings=settings)
         self._raw_data_dir = Path(raw_data_dir).expanduser().resolve() if raw_data_dir is not None else None
 
@@ -73,5 +84,7 @@ class FileDataSource(StoredDataSource):
             tz=config.get("tz"),
             bar_label=config.get("bar_label"),
             symbol_pattern=config.get("symbol_pattern"),
+            layout=config.get("layout"),
+            layout_path=config.get("layout_path"),
             settings=settings,
         )

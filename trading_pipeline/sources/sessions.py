@@ -70,6 +70,7 @@ class SessionManager:
         bar_label: str | None = None,
         symbol: str | None = None,
         symbol_pattern: str | None = None,
+        layout: dict[str, Any] | None = None,
         label: str = "",
     ) -> str:
         """Create the folder and metadata, and register the session's UploadDataSource; returns its id.
@@ -77,7 +78,14 @@ class SessionManager:
         ``tz``/``bar_label``/``symbol``/``symbol_pattern`` are applied by ingest to every file of the
         session (checked here first, so a typo fails now rather than in a worker).
         """
-        options = {"tz": tz, "bar_label": bar_label, "symbol": symbol, "symbol_pattern": symbol_pattern}
+        options: dict[str, Any] = {
+            "tz": tz,
+            "bar_label": bar_label,
+            "symbol": symbol,
+            "symbol_pattern": symbol_pattern,
+        }
+        if layout:
+            options["layout"] = layout
         session_id, session_dir = self._make_folder()
         try:
             source = UploadDataSource(session_id, settings=self.settings, **options)

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trading_pipeline.errors import SourceError, StoreError, UsageError
+from trading_pipeline.ingest.layout import layout_from_json, with_folder_layout
 from trading_pipeline.ingest.options import BarLabel, IngestOptions
 from trading_pipeline.ledger import FileRecord, Ledger, OutputRecord
 from trading_pipeline.names import candidate_files, safe_symbol
@@ -46,8 +47,14 @@ def source_options(
     bar_label: str | None = None,
     symbol_pattern: str | None = None,
     symbol: str | None = None,
+    layout: dict[str, Any] | None = None,
+    layout_path: str | None = None,
 ) -> IngestOptions:
-    """Checked ingest settings of a source: a typo must fail at registration, not at 3 a.m. in a worker."""
+    """Checked ingest settings of a source: a typo must fail at registration, not at 3 a.m. in a worker.
+
+    ``layout`` is a declared layout's JSON (``sources add-dir --layout``), stored with the source so the
+    file it came from may move; ``layout_path`` only says where it came from.
+    """
     if tz is not None:
         try:
             zoneinfo.ZoneInfo(tz)
@@ -64,12 +71,16 @@ def source_options(
             raise UsageError(f"symbol pattern {symbol_pattern!r} needs a named group (?P<symbol>...)")
     if symbol is not None:
         safe_symbol(symbol)
+    if layout:
+        layout = layout_from_json(layout, layout_path or f"of source {source_id}").to_json()
     return IngestOptions(
         source_id=source_id,
         tz=tz,
         bar_label=cast("BarLabel | None", bar_label),
         symbol_pattern=symbol_pattern,
         symbol=symbol,
+        layout=layout or None,
+        layout_path=layout_path if layout else None,
     )
 
 
@@ -105,8 +116,9 @@ class StoredDataSource(DataSource):
         return list(candidate_files(folder)) if folder else []
 
     def options_for(self, path: Path) -> IngestOptions:
-        """Ingest options for one file of this source (upload sessions may override the symbol per file)."""
-        return self.options
+        """Ingest options for one file of this source: a ``layout.toml`` beside it applies."""
+        folder = self.watch_directory()
+        return with_folder_layout(self.options, path, folder) if folder else self.options
 
     # --- metadata -----------------------------------------------------------------------------
     def get_metadata(self) -> DataSourceMetadata:
@@ -195,7 +207,14 @@ class StoredDataSource(DataSource):
     # --- persistence helpers ------------------------------------------------------------------
     def _options_config(self) -> dict[str, Any]:
         opts = self.options
-        return {"tz": opts.tz, "bar_label": opts.bar_label, "symbol_pattern": opts.symbol_pattern}
+        config: dict[str, Any] = {
+            "tz": opts.tz,
+            "bar_label": opts.bar_label,
+            "symbol_pattern": opts.symbol_pattern,
+        }
+        if opts.layout:
+            config.update(layout=opts.layout, layout_path=opts.layout_path)
+        return config
 
 
 def _head(path: Path, n_rows: int) -> pd.DataFrame:

@@ -48,11 +48,12 @@ class UploadDataSource(StoredDataSource):
         bar_label: str | None = None,
         symbol: str | None = None,
         symbol_pattern: str | None = None,
+        layout: dict[str, Any] | None = None,
         settings: Settings | None = None,
     ) -> None:
         check_session_id(source_id)
         options = source_options(
-            source_id, tz=tz, bar_label=bar_label, symbol=symbol, symbol_pattern=symbol_pattern
+            source_id, tz=tz, bar_label=bar_label, symbol=symbol, symbol_pattern=symbol_pattern, layout=layout
         )
         super().__init__(source_id, options=options, settings=settings)
         self._session_dir = Path(session_dir).resolve() if session_dir is not None else None
@@ -79,7 +80,8 @@ class UploadDataSource(StoredDataSource):
         """The session's options, with the symbol given for this one file at upload time, if any."""
         entry = read_session_metadata(self.session_dir).get("files", {}).get(path.name, {})
         symbol = entry.get("symbol") if isinstance(entry, dict) else None
-        return replace(self.options, symbol=symbol) if symbol else self.options
+        options = super().options_for(path)
+        return replace(options, symbol=symbol) if symbol else options
 
     def to_config(self) -> dict[str, Any]:
         return {**self._options_config(), "symbol": self.options.symbol}
@@ -92,5 +94,6 @@ class UploadDataSource(StoredDataSource):
             bar_label=config.get("bar_label"),
             symbol=config.get("symbol"),
             symbol_pattern=config.get("symbol_pattern"),
+            layout=config.get("layout"),
             settings=settings,
         )

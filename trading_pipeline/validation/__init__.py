@@ -22,6 +22,7 @@ from trading_pipeline.validation.interval import (
     infer_interval_ns,
 )
 from trading_pipeline.validation.order import CONFLICTING_DUPLICATES, DUPLICATE_ROWS, UNSORTED
+from trading_pipeline.validation.plausible import ONE_ROW, TIME_RANGE, ZERO_VOLUME_MOVES
 from trading_pipeline.validation.values import MISSING_PRICES, NON_NEGATIVE_VOLUME, OHLC, POSITIVE_PRICES
 
 __all__ = [
@@ -34,9 +35,12 @@ __all__ = [
     "NON_NEGATIVE_VOLUME",
     "NUMBERS",
     "OHLC",
+    "ONE_ROW",
     "POSITIVE_PRICES",
     "TIMESTAMPS",
+    "TIME_RANGE",
     "UNSORTED",
+    "ZERO_VOLUME_MOVES",
     "ValidationResult",
     "format_duration",
     "format_interval",

@@ -3,8 +3,9 @@ fixed order.
 
 Structure checks come first (required columns, at least one row, column types, timestamps present): if
 they fail, nothing later can be computed and the result carries just those errors. Then every bar is
-checked on its own, then the bars are ordered and de-duplicated, then the interval is inferred and the
-gaps are summarised. Any error rejects the file; warnings only inform.
+checked on its own, then the file for plausibility (times between 1980 and tomorrow, price moves on zero
+volume, a single bar), then the bars are ordered and de-duplicated, then the interval is inferred and
+the gaps are summarised. Any error rejects the file; warnings only inform.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from trading_pipeline.validation.blocks import materialize, rows_at
 from trading_pipeline.validation.gaps import gap_finding
 from trading_pipeline.validation.interval import format_interval, infer_interval_ns
 from trading_pipeline.validation.order import order_bars
+from trading_pipeline.validation.plausible import plausibility_findings, time_range_finding
 from trading_pipeline.validation.values import value_findings
 
 __all__ = ["COLUMNS", "NON_EMPTY", "NUMBERS", "TIMESTAMPS", "ValidationResult", "validate_bars"]
@@ -69,6 +71,9 @@ def validate_bars(table: pa.Table, row_numbers: np.ndarray | None = None) -> Val
     table, rows, findings = _drop_missing_timestamps(table, rows)
     findings += value_findings(table, rows)
     ts = _timestamps(table)
+    implausible = time_range_finding(ts, rows)
+    findings += [implausible] if implausible else []
+    findings += plausibility_findings(table, rows)
     ordered = order_bars(table, ts, rows)
     findings += ordered.findings
     interval_ns = infer_interval_ns(ordered.ts)

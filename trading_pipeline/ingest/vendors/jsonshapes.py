@@ -92,7 +92,11 @@ def find_tables(payload: Any, rows_path: str | None = None) -> list[Table]:
         for part in rows_path.split("."):
             if isinstance(node, dict):
                 meta = meta.read(node)
-            node = node.get(part) if isinstance(node, dict) else None
+                node = node.get(part)
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                node = None
         if node is None:
             return []
     _walk(node, [], 0, meta, found, payload)

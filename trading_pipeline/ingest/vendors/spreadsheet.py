@@ -121,40 +121,38 @@ def read_spreadsheet(path: Path, kind: str, options: IngestOptions, layout: Layo
 def _cells(
     values: list[list[Any]], text: list[list[str]], keep: list[int], where: Located, layout: Layout
 ) -> Cells:
+    """The table below the header: blank rows, repeated headers and notes below the table left out."""
     header = text[keep[where.header]] if where.header is not None else None
-    body = keep[where.data :]
+    body = keep[where.data :]  # data row n of the sheet is body[n - 1], as in a text file
     findings: list[Finding] = []
     junk_top = [" ".join(text[keep[j]]) for j in where.junk]
     if junk_top:
         findings.append(junk_finding(junk_top, "rows above the table", "skipped"))
-    repeats = [
-        i
-        for i in body
-        if header is not None and [normalise_name(c) for c in text[i]] == [normalise_name(h) for h in header]
-    ]
-    body = [i for i in body if i not in set(repeats)]
-    tail = []
-    while body and not is_data_row(text[body[-1]]):
-        tail.append(" ".join(text[body.pop()]))
-    if layout.skip_bottom:
-        body = body[: max(len(body) - layout.skip_bottom, 0)]
-    if tail:
-        findings.append(junk_finding(tail[::-1], "rows below the table", "skipped"))
-    numbers = np.arange(1, len(body) + 1)
-    if repeats:
-        first = keep.index(body[0]) if body else 0
-        rows = [keep.index(i) - first + 1 for i in repeats]
+    end = len(body)
+    while end and not is_data_row(text[body[end - 1]]):
+        end -= 1
+    if end < len(body):
         findings.append(
-            Finding.at_rows(
-                "repeated_header", "the header row repeats here; dropped", rows, severity="warning"
-            )
+            junk_finding([" ".join(text[i]) for i in body[end:]], "rows below the table", "skipped")
         )
+    end = max(end - layout.skip_bottom, 0)
+    labels = [normalise_name(h) for h in header] if header is not None else None
+    repeats = [
+        n for n in range(end) if labels is not None and [normalise_name(c) for c in text[body[n]]] == labels
+    ]
+    if repeats:
+        what = "the header row repeats here; dropped"
+        findings.append(
+            Finding.at_rows("repeated_header", what, [n + 1 for n in repeats], severity="warning")
+        )
+    kept = [n for n in range(end) if n not in set(repeats)]
     width = max(where.width, len(header) if header else 0)
-    rows = [(values[i] + [None] * width)[:width] for i in body]
+    rows = [(values[body[n]] + [None] * width)[:width] for n in kept]
     columns = [[row[c] for row in rows] for c in range(width)]
-    names = [*(header or []), *[""] * (width - len(header or []))] if header is not None else None
+    names = [*header, *[""] * (width - len(header))] if header is not None else None
     _serial_dates(names, columns)
-    return Cells(names, columns, findings=findings, row_numbers=numbers if repeats else None)
+    numbers = np.array(kept, dtype=np.int64) + 1 if repeats else None
+    return Cells(names, columns, findings=findings, row_numbers=numbers)
 
 
 def _serial_dates(names: list[str] | None, columns: list[list[Any]]) -> None:

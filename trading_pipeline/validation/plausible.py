@@ -1,0 +1,91 @@
+"""Plausibility: bars that are each valid on their own but cannot be what the file meant.
+
+* ``time_range`` (error): a time before 1980 or more than a day in the future. No market data file
+  holds either: the time column was misread (a wrong epoch unit, a time of day read as a date).
+* ``zero_volume_moves`` (warning): the price moved (high above low) on a bar with zero volume; the
+  volume column may be another quantity, or the vendor writes 0 for "unknown" (FX quotes).
+* ``one_row`` (warning): a single bar: no interval, no order, no gaps can be checked.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyarrow as pa
+
+from trading_pipeline.report import Finding
+from trading_pipeline.validation.blocks import blocks, rows_at
+from trading_pipeline.validation.interval import format_timestamp
+
+__all__ = [
+    "EARLIEST_NS",
+    "ONE_ROW",
+    "TIME_RANGE",
+    "ZERO_VOLUME_MOVES",
+    "latest_ns",
+    "plausibility_findings",
+    "time_range_finding",
+]
+
+TIME_RANGE = "time_range"
+ZERO_VOLUME_MOVES = "zero_volume_moves"
+ONE_ROW = "one_row"
+EARLIEST_NS = int(np.datetime64("1980-01-01", "ns").astype(np.int64))
+DAY_NS = 86_400 * 10**9
+
+
+def latest_ns() -> int:
+    """Bars more than a day ahead of the clock cannot have happened yet."""
+    return time.time_ns() + DAY_NS
+
+
+def time_range_finding(ts: np.ndarray, rows: np.ndarray | None) -> Finding | None:
+    """An error listing bars before 1980 or more than a day ahead of now."""
+    latest = latest_ns()
+    early = [np.flatnonzero(ts[a:b] < EARLIEST_NS) + a for a, b in blocks(ts.size)]
+    late = [np.flatnonzero(ts[a:b] > latest) + a for a, b in blocks(ts.size)]
+    positions = np.sort(np.concatenate(early + late)) if ts.size else np.zeros(0, dtype=np.int64)
+    if positions.size == 0:
+        return None
+    first = int(ts[positions[0]])
+    when = "before 1980" if first < EARLIEST_NS else "more than a day in the future"
+    what = f"times {when} (first {format_timestamp(first)})"
+    hint = (
+        "The time column was misread: check its format (day-first? two-digit years?) or the epoch unit, "
+        "and declare it in a layout"
+    )
+    return Finding.at_rows(TIME_RANGE, what, rows_at(rows, positions), hint=hint)
+
+
+def plausibility_findings(table: pa.Table, rows: np.ndarray | None) -> list[Finding]:
+    """Warnings about bars that moved on zero volume, and about a one-bar file."""
+    findings = []
+    if table.num_rows == 1:
+        what = "the file holds a single bar: its interval, order and gaps cannot be checked"
+        findings.append(Finding(ONE_ROW, what, "warning"))
+    if "volume" in table.column_names:
+        moved = _zero_volume_moves(table)
+        if moved.size:
+            findings.append(_zero_volume_finding(moved, table.num_rows, rows))
+    return findings
+
+
+def _zero_volume_moves(table: pa.Table) -> np.ndarray:
+    volume = table.column("volume").to_numpy(zero_copy_only=False).astype(np.float64)
+    high = table.column("high").to_numpy(zero_copy_only=False)
+    low = table.column("low").to_numpy(zero_copy_only=False)
+    found = [
+        np.flatnonzero((volume[a:b] == 0) & (high[a:b] > low[a:b])) + a for a, b in blocks(table.num_rows)
+    ]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _zero_volume_finding(moved: np.ndarray, total: int, rows: np.ndarray | None) -> Finding:
+    if moved.size == total:
+        what = "the price moved on every bar, yet the volume is 0 on every bar"
+        hint = "The file may carry no real volume (FX quotes), or the volume is in another column"
+    else:
+        what = "the price moved (high above low) on bars with zero volume"
+        hint = "The volume column may hold another quantity, or 0 stands for unknown"
+    return Finding.at_rows(ZERO_VOLUME_MOVES, what, rows_at(rows, moved), severity="warning", hint=hint)
