@@ -43,6 +43,8 @@ def latest_ns() -> int:
 def time_range_finding(ts: np.ndarray, rows: np.ndarray | None) -> Finding | None:
     """An error listing bars before 1980 or more than a day ahead of now."""
     latest = latest_ns()
+    if ts.size == 0 or (int(ts.min()) >= EARLIEST_NS and int(ts.max()) <= latest):
+        return None
     early = [np.flatnonzero(ts[a:b] < EARLIEST_NS) + a for a, b in blocks(ts.size)]
     late = [np.flatnonzero(ts[a:b] > latest) + a for a, b in blocks(ts.size)]
     positions = np.sort(np.concatenate(early + late)) if ts.size else np.zeros(0, dtype=np.int64)
@@ -72,12 +74,15 @@ def plausibility_findings(table: pa.Table, rows: np.ndarray | None) -> list[Find
 
 
 def _zero_volume_moves(table: pa.Table) -> np.ndarray:
-    volume = table.column("volume").to_numpy(zero_copy_only=False).astype(np.float64)
-    high = table.column("high").to_numpy(zero_copy_only=False)
-    low = table.column("low").to_numpy(zero_copy_only=False)
-    found = [
-        np.flatnonzero((volume[a:b] == 0) & (high[a:b] > low[a:b])) + a for a, b in blocks(table.num_rows)
-    ]
+    """Positions of bars with volume 0 and high above low; a batch without zero volume costs one compare."""
+    found: list[np.ndarray] = []
+    offset = 0
+    for batch in table.select(["high", "low", "volume"]).to_batches():
+        zero = batch.column(2).to_numpy(zero_copy_only=False) == 0
+        if zero.any():
+            high, low = (batch.column(i).to_numpy(zero_copy_only=False) for i in (0, 1))
+            found.append(np.flatnonzero(zero & (high > low)) + offset)
+        offset += batch.num_rows
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
