@@ -7,6 +7,7 @@ do not matter, so ``Adj Close``, ``adj_close``, ``<CLOSE>`` and Alpha Vantage's 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -14,8 +15,9 @@ __all__ = ["ALIASES", "DATETIME_NAMES", "PRIORITY", "is_known_name", "normalise_
 
 
 def normalise_name(name: str) -> str:
-    """'Adj Close' -> 'adjclose', '4. close' -> 'close', '<TICKVOL>' -> 'tickvol'."""
-    return re.sub(r"[^a-z0-9]", "", re.sub(r"^\s*\d+\.\s+", "", name.lower()))
+    """'Adj Close' -> 'adjclose', '4. close' -> 'close', '<TICKVOL>' -> 'tickvol', 'Eröffnung' -> 'eroffnung'."""
+    plain = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", re.sub(r"^\s*\d+\.\s+", "", plain))
 
 
 ALIASES: Mapping[str, str] = MappingProxyType(
@@ -56,6 +58,15 @@ ALIASES: Mapping[str, str] = MappingProxyType(
             ("date", "day", "tradedate", "tradingday", "sessiondate", "businessdate", "dateutc"), "date"
         ),
         **dict.fromkeys(("time", "timeofday"), "time"),
+        # Localised exports (Investing.com, banks' and brokers' sites in German, French, Spanish,
+        # Italian and Portuguese): names written with accents match without them.
+        **dict.fromkeys(("datum", "fecha", "data", "datums"), "date"),
+        **dict.fromkeys(("eroffnung", "eroffn", "erster", "ouverture", "apertura", "abertura"), "open"),
+        **dict.fromkeys(("hoch", "hochst", "plushaut", "maximo", "massimo", "maxima"), "high"),
+        **dict.fromkeys(("tief", "tiefst", "plusbas", "minimo", "minima"), "low"),
+        **dict.fromkeys(("schluss", "schlusskurs", "cloture", "cierre", "chiusura", "fechamento"), "close"),
+        **dict.fromkeys(("zuletzt", "dernier", "ultimo"), "close"),
+        **dict.fromkeys(("volumen", "umsatz", "volumes"), "volume"),
     }
 )
 """Normalised vendor column name -> canonical role, shared by every profile."""
@@ -94,7 +105,7 @@ PRIORITY: Mapping[str, Mapping[str, int]] = MappingProxyType(
         "close": {
             **dict.fromkeys(("settle", "settlement", "settleprice", "settlementprice"), 0),
             **dict.fromkeys(("close", "c", "closeprice", "closing", "closelast"), 1),
-            **dict.fromkeys(("last", "lastprice", "lastsale"), 2),
+            **dict.fromkeys(("last", "lastprice", "lastsale", "zuletzt", "dernier", "ultimo"), 2),
             **dict.fromkeys(("price", "latest"), 3),
         },
         # Real traded volume beats a terminal's tick count (MetaTrader writes both).

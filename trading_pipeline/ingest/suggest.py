@@ -39,7 +39,7 @@ def suggest_layout(path: Path, options: IngestOptions) -> str:
         if parsed.symbol:
             found.setdefault("symbol", parsed.symbol)
     except IngestError as exc:
-        problem = str(exc.fields.get("reason") or exc.message)
+        problem = str(exc.fields.get("reason") or exc.message).split(". Describe the file in a layout")[0]
         found = _sketch(path, options)
     return _render(path, found, problem)
 
@@ -67,6 +67,8 @@ def _sketch(path: Path, options: IngestOptions) -> dict[str, Any]:
     fmt = detect_format(sniff.column(0))
     if fmt is not None and fmt.kind == "strptime" and fmt.fmt:
         found["datetime_format"] = fmt.fmt + (".%f" if fmt.fraction else "")
+        if fmt.swapped:
+            found["datetime_format_or"] = fmt.swapped
     return found
 
 
@@ -123,6 +125,8 @@ def _render(path: Path, found: dict[str, Any], problem: str | None) -> str:
                 if name
                 else '# timezone = "UTC"  # the times carry their zone'
             )
+        elif key == "datetime_format" and found.get("datetime_format_or"):
+            lines.append(f"datetime_format = {_value(value)}  # or {found['datetime_format_or']}: which is it?")
         elif key == "epoch_unit" and value == "auto":
             lines.append('# epoch_unit = "ms"  # read from the size of the values; set it if that is wrong')
         elif (

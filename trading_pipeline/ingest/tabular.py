@@ -21,6 +21,7 @@ from trading_pipeline.ingest.columns import TIME_ROLES, plan_columns
 from trading_pipeline.ingest.layout import Layout
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
+from trading_pipeline.ingest.profiles import get_profile
 from trading_pipeline.ingest.rawtable import RawTable
 from trading_pipeline.ingest.textsniff import TextSniff
 from trading_pipeline.report import Finding
@@ -28,6 +29,8 @@ from trading_pipeline.report import Finding
 __all__ = ["Cells", "read_cells", "text_of"]
 
 SAMPLE_ROWS = 300
+GENERIC = ("generic_header", "generic_noheader", "yahoo")
+"""Text profiles that say nothing a JSON payload or a sheet would not: reported as 'json'/'spreadsheet'."""
 
 
 @dataclass
@@ -90,17 +93,19 @@ def _sniff(cells: Cells, name: str) -> TextSniff:
     return TextSniff(name, "", cells.names, rows, width, notes=dict(cells.notes))
 
 
-def read_cells(cells: Cells, name: str, path: str, options: IngestOptions, layout: Layout) -> ParsedFile:
+def read_cells(
+    cells: Cells, name: str, path: str, options: IngestOptions, layout: Layout, container: str
+) -> ParsedFile:
     """Standardised bars from a table of values."""
     if cells.num_rows == 0 or not cells.columns:
         raise IngestError(path=path, reason="no rows of bars", check="non_empty")
     sniff = _sniff(cells, name)
     if cells.profile and not (options.profile or layout.profile):
-        from trading_pipeline.ingest.profiles import get_profile
-
         profile = get_profile(cells.profile)
     else:
         profile = choose_profile(sniff, options, layout, path)
+        if profile.name in GENERIC and not (options.profile or layout.profile):
+            profile = get_profile(container)  # 'json' or 'spreadsheet': says where the rows came from
     plan = plan_columns(sniff, profile, path, layout)
     fmt = time_format(sniff, plan, layout)
     columns = {plan.roles[i]: _arrow(cells.columns[i], plan.roles[i]) for i in plan.used}

@@ -143,7 +143,7 @@ def read_delimited(
     if ragged.rows:
         raw.row_numbers = np.delete(np.arange(1, total + 1), np.array(ragged.rows) - 1)
     if ragged.junk:
-        raw.findings.append(junk_finding(ragged.junk, "lines that hold no data", "skipped"))
+        raw.findings.append(junk_finding(ragged.junk, "lines without data", "skipped"))
     if ragged.rows:
         forgiven = _trailing(ragged, total, read.skip_bottom)
         kept = [r for r in ragged.rows if r not in forgiven]

@@ -40,7 +40,7 @@ def read_json(path: Path, compression: str | None, options: IngestOptions, layou
         check = "api_error" if api_error(payload) else "non_empty"
         raise IngestError(path=str(path), reason=_no_rows(payload, tables), check=check)
     best = max(tables, key=lambda t: (t.rows, -t.depth))
-    return read_cells(_cells(best), path.name, str(path), options, layout)
+    return read_cells(_cells(best), path.name, str(path), options, layout, "json")
 
 
 def _parse(text: str, path: str) -> Any:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from trading_pipeline.ingest.aliases import normalise_name
+from trading_pipeline.ingest.aliases import is_known_name, normalise_name
 from trading_pipeline.ingest.textsniff import looks_like_data
 
 __all__ = ["Table", "find_tables"]
@@ -158,8 +158,8 @@ def _from_list(node: list[Any], path: list[str], depth: int, meta: _Meta, root: 
         records = [_flatten(r) for r in node]
         names = list(dict.fromkeys(k for r in records[:200] for k in r))
         names += [k for k in dict.fromkeys(k for r in records for k in r) if k not in names]
-        if len(names) < 4:
-            return None
+        if sum(is_known_name(n) for n in names) < 3 and not (depth == 0 and root is not node):
+            return None  # objects, but not bars (unless the layout pointed at them)
         return _table(names, [[r.get(k) for k in names] for r in records], path, depth, meta, "objects")
     return None
 
@@ -222,7 +222,10 @@ def _keyed_by_time(node: dict[str, Any], path: list[str], depth: int, meta: _Met
 def _columnar(node: dict[str, Any], path: list[str], depth: int, meta: _Meta) -> Table | None:
     """Parallel arrays: Yahoo's chart (``timestamp`` beside ``indicators.quote[0].open``...), Finnhub."""
     found: dict[str, list[Any]] = {}
-    _gather(node, found, 0)
+    visited: list[dict[str, Any]] = []
+    _gather(node, found, 0, visited)
+    for inner in visited:  # metadata beside the arrays (Yahoo's result[0].meta)
+        meta = meta.read(inner)
     by_length: dict[int, list[str]] = {}
     for key, values in found.items():
         by_length.setdefault(len(values), []).append(key)
@@ -233,14 +236,15 @@ def _columnar(node: dict[str, Any], path: list[str], depth: int, meta: _Meta) ->
     return _table(keys, rows, path, depth, meta, "parallel arrays")
 
 
-def _gather(node: dict[str, Any], out: dict[str, list[Any]], depth: int) -> None:
+def _gather(node: dict[str, Any], out: dict[str, list[Any]], depth: int, visited: list[dict[str, Any]]) -> None:
+    visited.append(node)
     for key, value in node.items():
         if isinstance(value, list) and value and all(isinstance(v, SCALARS) for v in value[:50]):
             out.setdefault(key, value)
         elif depth < 3 and isinstance(value, dict):
-            _gather(value, out, depth + 1)
+            _gather(value, out, depth + 1, visited)
         elif depth < 3 and isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
-            _gather(value[0], out, depth + 1)
+            _gather(value[0], out, depth + 1, visited)
 
 
 def _inner_index(node: dict[str, Any], path: list[str], depth: int, meta: _Meta) -> Table | None:

@@ -115,7 +115,7 @@ def read_spreadsheet(path: Path, kind: str, options: IngestOptions, layout: Layo
     cells.notes["sheet"] = sheet
     if len(sheets) > 1:
         cells.notes["sheets"] = ", ".join(sheets)
-    return read_cells(cells, path.name, str(path), options, layout)
+    return read_cells(cells, path.name, str(path), options, layout, "spreadsheet")
 
 
 def _cells(
