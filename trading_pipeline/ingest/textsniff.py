@@ -139,7 +139,7 @@ def decode_head(
 ) -> tuple[str, str]:
     """(text, encoding for the reader) of a head sample: BOMs, UTF-16 without BOM, Windows-1252."""
     if encoding is None:
-        encoding = _guess_encoding(head)
+        encoding = _guess_encoding(head, complete)
         if encoding is None:
             raise IngestError(
                 path=name,
@@ -158,7 +158,7 @@ def decode_head(
     return text, "utf8" if encoding in ("utf-8", "utf-8-sig", "utf8") else encoding
 
 
-def _guess_encoding(head: bytes) -> str | None:
+def _guess_encoding(head: bytes, complete: bool) -> str | None:
     if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         return "utf-32"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -176,7 +176,7 @@ def _guess_encoding(head: bytes) -> str | None:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut in half at the end of the sample
+        if complete or exc.start < len(head) - 4:  # not a character cut in half at the end of the sample
             return _windows(head)
     return "utf-8"
 

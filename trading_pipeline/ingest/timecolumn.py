@@ -81,8 +81,10 @@ def utc_times(ctx: TimeContext) -> tuple[pa.Array, str]:
     typ = source.type
     if pa.types.is_timestamp(typ):
         if typ.tz:
-            ctx.wall = lambda: pc.local_timestamp(source)
-            return to_utc(source), "aware"
+            utc = to_utc(source)
+            offsets = fmt.offsets if fmt is not None else ()
+            ctx.wall = (lambda: _wall_of(utc, offsets)) if offsets else (lambda: pc.local_timestamp(source))
+            return utc, "aware"
         naive = source.cast(pa.timestamp("ns"))
         return (_naive_to_utc(ctx, naive), "naive") if _kind(fmt) == "naive" else (_as_date(naive), "date")
     if pa.types.is_integer(typ) or (fmt is not None and fmt.kind == "epoch"):
@@ -263,6 +265,28 @@ def _symbol_codes(raw: RawTable) -> np.ndarray | None:
         return None
     codes = pc.dictionary_encode(_arr(raw.columns["symbol"])).indices
     return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _wall_of(utc: pa.Array, offsets: tuple[int, ...]) -> pa.Array:
+    """Wall-clock times of UTC values read from text with these offsets (the text itself is gone).
+
+    One offset: add it. Several (a zone with DST): per row, the offset that puts the row at the clock
+    time every row can reach; when none is common, UTC (the daily check then leaves the times alone).
+    """
+    ns = np.asarray(utc.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    shifts = np.array(offsets, dtype=np.int64) * 1_000_000_000
+    choices = ns[:, None] + shifts[None, :]
+    clocks = choices % DAY_NS
+    common = set(clocks[0].tolist()) if ns.size else set()
+    for row in clocks[1 : min(ns.size, 2000)]:
+        common &= set(row.tolist())
+    if len(common) != 1:
+        return utc
+    pick = np.argmax(clocks == common.pop(), axis=1)
+    wall = choices[np.arange(ns.size), pick]
+    return pa.array(wall, pa.int64(), mask=np.asarray(utc.is_null().to_numpy(zero_copy_only=False))).view(
+        pa.timestamp("ns")
+    )
 
 
 def _wall_of_offsets(text: pa.Array) -> pa.Array:

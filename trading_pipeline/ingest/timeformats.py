@@ -75,6 +75,7 @@ class TimeFormat:
     swapped: str | None = None
     fraction: bool = False
     unit: str | None = None
+    offsets: tuple[int, ...] = ()  # UTC offsets (seconds) the sample's ISO values carry
 
     @property
     def fast(self) -> bool:
@@ -144,8 +145,12 @@ def detect_format(samples: list[str]) -> TimeFormat | None:
 def _detect(samples: list[str], allowed: int) -> TimeFormat | None:
     isos = [m for m in (_ISO.match(s) for s in samples) if m]
     if len(samples) - len(isos) <= allowed:
+        offsets = tuple(sorted({_offset_seconds(m.group("tz")) for m in isos if m.group("tz")}))
         return TimeFormat(
-            "iso", has_time=any(m.group("time") for m in isos), aware=any(m.group("tz") for m in isos)
+            "iso",
+            has_time=any(m.group("time") for m in isos),
+            aware=any(m.group("tz") for m in isos),
+            offsets=offsets,
         )
     found = _detect_strptime(samples, allowed)
     if found is not None:
@@ -153,6 +158,14 @@ def _detect(samples: list[str], allowed: int) -> TimeFormat | None:
     if len(samples) - sum(1 for s in samples if _INT.match(s)) <= allowed:
         return TimeFormat("epoch")
     return None
+
+
+def _offset_seconds(text: str) -> int:
+    if text == "Z":
+        return 0
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60)
 
 
 def _candidates(first: str) -> list[tuple[str, str | None]]:
