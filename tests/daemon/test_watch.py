@@ -167,3 +167,17 @@ def test_folder_moved_in_whole_is_picked_up(tmp_path, wsettings, conn, start_dae
 
 QUIET_WAIT = 1.0
 """Several quiet periods: long enough that anything the daemon would enqueue has been."""
+
+
+def test_a_layout_toml_beside_the_files_goes_with_their_jobs(wsettings, conn, start_daemon):
+    """The daemon finds the nearest layout.toml and puts its path in the job; the toml is not a job."""
+    start_daemon(wsettings)
+    folder = wsettings.raw_dir / "broker"
+    folder.mkdir()
+    (folder / "layout.toml").write_text('delimiter = ";"\n')
+    (folder / "ES_1m.csv").write_bytes(csv_bytes(seed=2))
+    (wsettings.raw_dir / "NQ_1m.csv").write_bytes(csv_bytes(seed=3))
+    wait_for(lambda: len(queued_jobs(conn)) == 2)
+    options = {os.path.basename(job.kwargs["path"]): job.kwargs["options"] for job in queued_jobs(conn)}
+    assert options["ES_1m.csv"]["layout_path"] == str((folder / "layout.toml").resolve())
+    assert options["NQ_1m.csv"]["layout_path"] is None

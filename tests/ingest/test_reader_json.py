@@ -25,7 +25,20 @@ def closes(parsed: Any) -> list[float]:
 def test_array_of_arrays_in_binance_order(samples: Any, at: Any) -> None:
     """A kline endpoint saved as is: 12 fields, ms epoch, prices as strings."""
     rows = [
-        [(T0 + 60 * i) * 1000, "10", "12", "9", f"1{i}.5", "3.5", (T0 + 60 * i) * 1000 + 59_999, "1", 5, "1", "1", "0"]
+        [
+            (T0 + 60 * i) * 1000,
+            "10",
+            "12",
+            "9",
+            f"1{i}.5",
+            "3.5",
+            (T0 + 60 * i) * 1000 + 59_999,
+            "1",
+            5,
+            "1",
+            "1",
+            "0",
+        ]
         for i in range(3)
     ]
     parsed = samples.read("BTCUSDT-1m.json", dump(rows))
@@ -66,7 +79,9 @@ def test_array_of_objects_with_short_names(samples: Any, at: Any) -> None:
 @pytest.mark.parametrize("wrapper", ["data", "candles", "bars", "values"])
 def test_rows_wrapped_in_an_object_are_found_by_shape(samples: Any, wrapper: str) -> None:
     """Whatever the key, the largest table in the payload is the bars; nesting is followed."""
-    rows = [{"time": f"2024-01-02T09:3{i}:00Z", "open": 1, "high": 2, "low": 0.5, "close": 1.5} for i in range(4)]
+    rows = [
+        {"time": f"2024-01-02T09:3{i}:00Z", "open": 1, "high": 2, "low": 0.5, "close": 1.5} for i in range(4)
+    ]
     payload = {"meta": {"symbol": "ES"}, "result": {wrapper: rows, "count": 4}}
     parsed = samples.read("payload.json", dump(payload))
     assert parsed.table.num_rows == 4
@@ -74,7 +89,9 @@ def test_rows_wrapped_in_an_object_are_found_by_shape(samples: Any, wrapper: str
 
 
 def test_ndjson_one_object_per_line(samples: Any, at: Any) -> None:
-    lines = [dump({"ts": f"2024-01-02 09:3{i}:00", "o": 1, "h": 2, "l": 0.5, "c": 1.5, "v": 3}) for i in range(3)]
+    lines = [
+        dump({"ts": f"2024-01-02 09:3{i}:00", "o": 1, "h": 2, "l": 0.5, "c": 1.5, "v": 3}) for i in range(3)
+    ]
     parsed = samples.read("ES.ndjson", "\n".join(lines) + "\n", tz="America/New_York")
     assert parsed.table.num_rows == 3
     assert samples.row(parsed)["datetime"] == at("2024-01-02 14:30")
@@ -150,7 +167,15 @@ def test_parallel_arrays_of_a_yahoo_chart(samples: Any, at: Any) -> None:
 
 
 def test_finnhub_parallel_single_letter_arrays(samples: Any, at: Any) -> None:
-    payload = {"c": [1.5, 1.6], "h": [2, 2], "l": [0.5, 0.6], "o": [1, 1.5], "s": "ok", "t": [T0, T0 + 60], "v": [3, 4]}
+    payload = {
+        "c": [1.5, 1.6],
+        "h": [2, 2],
+        "l": [0.5, 0.6],
+        "o": [1, 1.5],
+        "s": "ok",
+        "t": [T0, T0 + 60],
+        "v": [3, 4],
+    }
     parsed = samples.read("AAPL.json", dump(payload))
     assert closes(parsed) == [1.5, 1.6]
     assert samples.row(parsed)["datetime"] == at("2024-01-02 09:30")
@@ -177,7 +202,10 @@ def test_pandas_to_json_orients(samples: Any, orient: str, date_format: str) -> 
 def test_objects_keyed_by_symbol_become_one_table_per_symbol(samples: Any) -> None:
     """Alpaca's multi-symbol bars: {"bars": {"AAPL": [...], "MSFT": [...]}}."""
     bar = {"t": "2024-01-02T14:30:00Z", "o": 1, "h": 2, "l": 0.5, "c": 1.5, "v": 3}
-    payload = {"bars": {"AAPL": [bar, {**bar, "t": "2024-01-02T14:31:00Z"}], "MSFT": [bar]}, "next_page_token": None}
+    payload = {
+        "bars": {"AAPL": [bar, {**bar, "t": "2024-01-02T14:31:00Z"}], "MSFT": [bar]},
+        "next_page_token": None,
+    }
     parsed = samples.read("bars.json", dump(payload))
     assert sorted(set(parsed.table.column("symbol").to_pylist())) == ["AAPL", "MSFT"]
 
@@ -283,11 +311,16 @@ def test_broken_json_names_the_line(samples: Any) -> None:
 
 def test_a_layout_can_point_at_the_rows(samples: Any) -> None:
     """Two tables in one payload: the layout's `rows` picks the one that holds the bars."""
-    bars = [{"when": f"2024-01-02T09:3{i}:00Z", "first": 1, "top": 2, "bottom": 0.5, "last": 1.5} for i in range(2)]
+    bars = [
+        {"when": f"2024-01-02T09:3{i}:00Z", "first": 1, "top": 2, "bottom": 0.5, "last": 1.5}
+        for i in range(2)
+    ]
     other = [{"a": i, "b": i, "c": i, "d": i} for i in range(5)]
     layout = {
         "rows": "payload.bars",
         "columns": {"datetime": "when", "open": "first", "high": "top", "low": "bottom", "close": "last"},
     }
-    parsed = samples.read("x.json", dump({"payload": {"bars": bars, "other": other}}), layout=layout, symbol="ES")
+    parsed = samples.read(
+        "x.json", dump({"payload": {"bars": bars, "other": other}}), layout=layout, symbol="ES"
+    )
     assert closes(parsed) == [1.5, 1.5]

@@ -15,7 +15,9 @@ MT5 = (
     "2024.01.02\t00:00:00\t1.10427\t1.10437\t1.10401\t1.10419\t117\t0\t8\r\n"
     "2024.01.02\t00:01:00\t1.10419\t1.10440\t1.10410\t1.10435\t95\t0\t8\r\n"
 )
-BARS = "Date,Open,High,Low,Close,Volume\n2024-01-02 09:30,10,11,9,10.5,100\n2024-01-02 09:31,10.5,12,10,11,200\n"
+BARS = (
+    "Date,Open,High,Low,Close,Volume\n2024-01-02 09:30,10,11,9,10.5,100\n2024-01-02 09:31,10.5,12,10,11,200\n"
+)
 
 
 def frame(parsed: Any) -> Any:
@@ -38,7 +40,11 @@ def test_metatrader5_export_in_utf16_with_tabs(samples: Any, at: Any, encode: An
     assert parsed.profile == "metatrader5"
     assert not parsed.has_errors, parsed.findings
     data = frame(parsed)
-    assert (data["datetime"][0], data["close"][1], data["volume"][0]) == (at("2024-01-02 00:00"), 1.10435, 117.0)
+    assert (data["datetime"][0], data["close"][1], data["volume"][0]) == (
+        at("2024-01-02 00:00"),
+        1.10435,
+        117.0,
+    )
 
 
 def test_metatrader5_real_volume_wins_when_it_is_there(samples: Any) -> None:
@@ -57,9 +63,7 @@ def test_junk_lines_above_the_header_and_a_footer_are_skipped_with_warnings(samp
     text = (
         "Downloaded from https://example.com/quotes on 2024-01-05\n"
         "Symbol: ES\n"
-        "\n"
-        + BARS
-        + "\nData provided by Example Inc., delayed 15 minutes\n"
+        "\n" + BARS + "\nData provided by Example Inc., delayed 15 minutes\n"
     )
     parsed = samples.read("ES.csv", text, tz="UTC")
     assert not parsed.has_errors

@@ -84,7 +84,9 @@ def test_unpadded_named_month_and_12_hour_forms(samples: Any, at: Any, stamp: st
         ("01.01.2020 00:00:00.000 GMT+0200", "2019-12-31 22:00"),
     ],
 )
-def test_a_zone_inside_the_value_is_applied_and_wins_over_tz(samples: Any, at: Any, stamp: str, expected: str) -> None:
+def test_a_zone_inside_the_value_is_applied_and_wins_over_tz(
+    samples: Any, at: Any, stamp: str, expected: str
+) -> None:
     """IB writes 'yyyyMMdd HH:mm:ss Zone'; abbreviations and GMT offsets are fixed offsets."""
     text = f"date,open,high,low,close,volume\n{stamp},1,2,0.5,1.5,3\n"
     parsed = samples.read("AAPL.csv", text, tz="Asia/Tokyo")

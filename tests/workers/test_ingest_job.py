@@ -160,3 +160,24 @@ def test_the_same_bytes_under_a_second_name_ride_on_the_first_names_job(
     statuses = {r.path: r.status for r in ledger.files()}
     assert statuses == {str(path): "ingested", str(copy): "duplicate"}
     assert list(parquet_rows(queue_settings).values()) == [len(bars)]
+
+
+def test_the_layout_in_the_job_reaches_the_reader(
+    queue_settings: Settings, conn: redis.Redis, worker_env: dict[str, str]
+) -> None:
+    """A watched folder's layout.toml travels as a path in the job: the worker reads the file with it."""
+    folder = queue_settings.raw_dir / "broker"
+    folder.mkdir()
+    layout = folder / "layout.toml"
+    layout.write_text(
+        'delimiter = ";"\nheader = false\ndecimal = ","\ndatetime_format = "%d.%m.%Y %H:%M"\n'
+        'timezone = "Europe/Berlin"\nsymbol = "FDAX"\n[columns]\ndatetime = 1\nopen = 2\nhigh = 3\nlow = 4\nclose = 5\n'
+    )
+    path = folder / "export.txt"
+    path.write_text("02.01.2024 15:30;4744,5;4754;4722;4742,8\n02.01.2024 15:31;4742,8;4750;4740;4745\n")
+    sha = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+    job_id = enqueue(conn, queue_settings, path, sha, IngestOptions(layout_path=str(layout)))
+    assert _burst(worker_env).returncode == 0
+    result = _job(conn, job_id).return_value()
+    assert result["status"] == "ingested", result
+    assert result["symbols"]["FDAX"]["start"] == "2024-01-02T14:30:00+00:00"

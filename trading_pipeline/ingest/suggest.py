@@ -126,7 +126,9 @@ def _render(path: Path, found: dict[str, Any], problem: str | None) -> str:
                 else '# timezone = "UTC"  # the times carry their zone'
             )
         elif key == "datetime_format" and found.get("datetime_format_or"):
-            lines.append(f"datetime_format = {_value(value)}  # or {found['datetime_format_or']}: which is it?")
+            lines.append(
+                f"datetime_format = {_value(value)}  # or {found['datetime_format_or']}: which is it?"
+            )
         elif key == "epoch_unit" and value == "auto":
             lines.append('# epoch_unit = "ms"  # read from the size of the values; set it if that is wrong')
         elif (

@@ -315,9 +315,7 @@ def session_dates(ctx: TimeContext, utc: pa.Array) -> pa.Array:
         return utc
     dates = wall - wall % DAY_NS
     stamp = f"{int(clock[0]) // 3_600_000_000_000:02d}:{int(clock[0]) // 60_000_000_000 % 60:02d}"
-    what = (
-        f"daily bars stamped at {stamp} (a session open or close): stored at 00:00 UTC of their session date"
-    )
+    what = f"daily bars stamped at {stamp} on their own clock: stored at 00:00 UTC of their session date"
     ctx.findings.append(Finding("daily_bars", what, "warning"))
     ctx.notes["daily"] = "yes"
     return pa.array(dates, pa.int64(), mask=~valid).view(TIMESTAMP_TYPE)

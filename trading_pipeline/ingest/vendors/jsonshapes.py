@@ -236,7 +236,9 @@ def _columnar(node: dict[str, Any], path: list[str], depth: int, meta: _Meta) ->
     return _table(keys, rows, path, depth, meta, "parallel arrays")
 
 
-def _gather(node: dict[str, Any], out: dict[str, list[Any]], depth: int, visited: list[dict[str, Any]]) -> None:
+def _gather(
+    node: dict[str, Any], out: dict[str, list[Any]], depth: int, visited: list[dict[str, Any]]
+) -> None:
     visited.append(node)
     for key, value in node.items():
         if isinstance(value, list) and value and all(isinstance(v, SCALARS) for v in value[:50]):
