@@ -178,11 +178,20 @@ def test_a_broken_layout_toml_beside_the_file_rejects_it_with_the_reason(
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("eu.csv", "Date;Open;High;Low;Close;Volume\n02.01.2024 09:00:00.000;4744,50;4754,33;4722,67;4742,83;1,23K\n02.01.2024 09:01:00.000;4742,50;4750,00;4740,00;4745,00;2,5M\n"),
+        (
+            "eu.csv",
+            "Date;Open;High;Low;Close;Volume\n"
+            "02.01.2024 09:00:00.000;4744,50;4754,33;4722,67;4742,83;1,23K\n"
+            "02.01.2024 09:01:00.000;4742,50;4750,00;4740,00;4745,00;2,5M\n",
+        ),
         ("ES.txt", "01/13/2024,09:30,1,2,0.5,1.5,3\n01/13/2024,09:31,1,2,0.5,1.5,3\n"),
-        ("junk.csv", "Downloaded from x\nDate,Open,High,Low,Close\n2024-01-02 09:30,1,2,0.5,1.5\n2024-01-02 09:31,1,2,0.5,1.5\n"),
+        (
+            "junk.csv",
+            "Downloaded from x\nDate,Open,High,Low,Close\n"
+            "2024-01-02 09:30,1,2,0.5,1.5\n2024-01-02 09:31,1,2,0.5,1.5\n",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_suggested_layout_loads_and_reads_the_file_the_same_way(
     samples: Any, tmp_path: Path, name: str, content: str
 ) -> None:

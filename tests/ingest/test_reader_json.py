@@ -150,15 +150,22 @@ def test_parallel_arrays_of_a_yahoo_chart(samples: Any, at: Any) -> None:
                     "meta": {"symbol": "AAPL", "exchangeTimezoneName": "America/New_York"},
                     "timestamp": [1704205800, 1704292200],
                     "indicators": {
-                        "quote": [{"open": [187.1, 184.2], "high": [188.4, 185.8], "low": [183.8, 183.4],
-                                   "close": [185.6, 184.2], "volume": [8248, 5841]}],
+                        "quote": [
+                            {
+                                "open": [187.1, 184.2],
+                                "high": [188.4, 185.8],
+                                "low": [183.8, 183.4],
+                                "close": [185.6, 184.2],
+                                "volume": [8248, 5841],
+                            }
+                        ],
                         "adjclose": [{"adjclose": [185.4, 184.0]}],
                     },
                 }
             ],
             "error": None,
         }
-    }  # fmt: skip
+    }
     parsed = samples.read("chart.json", dump(payload))
     assert parsed.symbol == "AAPL"
     assert [samples.row(parsed, i)["datetime"] for i in (0, 1)] == [at("2024-01-02"), at("2024-01-03")]
@@ -213,31 +220,61 @@ def test_objects_keyed_by_symbol_become_one_table_per_symbol(samples: Any) -> No
 VENDOR_ARRAYS = {
     # exchange: (payload, profile) with bars 09:30 (open 10, high 12, low 9, close 11) and 09:31
     "kraken": (
-        {"error": [], "result": {"XXBTZUSD": [[T0, "10", "12", "9", "11", "10.5", "3", 7],
-                                              [T0 + 60, "11", "13", "10", "12", "11.5", "4", 8]], "last": T0}},
+        {
+            "error": [],
+            "result": {
+                "XXBTZUSD": [
+                    [T0, "10", "12", "9", "11", "10.5", "3", 7],
+                    [T0 + 60, "11", "13", "10", "12", "11.5", "4", 8],
+                ],
+                "last": T0,
+            },
+        },
         "kraken_ohlc",
     ),
     "bybit": (
-        {"retCode": 0, "retMsg": "OK", "result": {"symbol": "BTCUSDT", "list": [
-            [str((T0 + 60) * 1000), "11", "13", "10", "12", "4", "40"],
-            [str(T0 * 1000), "10", "12", "9", "11", "3", "30"]]}},
+        {
+            "retCode": 0,
+            "retMsg": "OK",
+            "result": {
+                "symbol": "BTCUSDT",
+                "list": [
+                    [str((T0 + 60) * 1000), "11", "13", "10", "12", "4", "40"],
+                    [str(T0 * 1000), "10", "12", "9", "11", "3", "30"],
+                ],
+            },
+        },
         "bybit_kline",
     ),
     "okx": (
-        {"code": "0", "msg": "", "data": [[str((T0 + 60) * 1000), "11", "13", "10", "12", "4", "4", "40", "1"],
-                                          [str(T0 * 1000), "10", "12", "9", "11", "3", "3", "30", "1"]]},
+        {
+            "code": "0",
+            "msg": "",
+            "data": [
+                [str((T0 + 60) * 1000), "11", "13", "10", "12", "4", "4", "40", "1"],
+                [str(T0 * 1000), "10", "12", "9", "11", "3", "3", "30", "1"],
+            ],
+        },
         "okx_candles",
     ),
     "kucoin": (
-        {"code": "200000", "data": [[str(T0 + 60), "11", "12", "13", "10", "4", "40"],
-                                    [str(T0), "10", "11", "12", "9", "3", "30"]]},
+        {
+            "code": "200000",
+            "data": [
+                [str(T0 + 60), "11", "12", "13", "10", "4", "40"],
+                [str(T0), "10", "11", "12", "9", "3", "30"],
+            ],
+        },
         "kucoin_candles",
     ),
     "gate": (
-        [[str(T0), "30", "11", "12", "9", "10", "3", "true"], [str(T0 + 60), "40", "12", "13", "10", "11", "4", "true"]],
+        [
+            [str(T0), "30", "11", "12", "9", "10", "3", "true"],
+            [str(T0 + 60), "40", "12", "13", "10", "11", "4", "true"],
+        ],
         "gate_candlesticks",
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("exchange", sorted(VENDOR_ARRAYS))
@@ -271,18 +308,27 @@ def test_headerless_arrays_in_an_unknown_order_are_decided_by_the_data(samples: 
 API_ERRORS = {
     "binance": ({"code": -1121, "msg": "Invalid symbol."}, "Invalid symbol. (code -1121)"),
     "polygon": ({"status": "ERROR", "request_id": "x", "error": "Unknown API Key"}, "Unknown API Key"),
-    "alphavantage_note": ({"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5"}, "Thank you"),
+    "alphavantage_note": (
+        {"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5"},
+        "Thank you",
+    ),
     "alphavantage_error": ({"Error Message": "Invalid API call."}, "Invalid API call."),
     "alphavantage_info": ({"Information": "The **demo** API key is for demo purposes only."}, "demo"),
-    "okx": ({"code": "51001", "msg": "Instrument ID does not exist", "data": []}, "Instrument ID does not exist"),
+    "okx": (
+        {"code": "51001", "msg": "Instrument ID does not exist", "data": []},
+        "Instrument ID does not exist",
+    ),
     "bybit": ({"retCode": 10001, "retMsg": "params error: symbol invalid", "result": {}}, "params error"),
     "kraken": ({"error": ["EQuery:Unknown asset pair"]}, "EQuery:Unknown asset pair"),
-    "yahoo": ({"chart": {"result": None, "error": {"code": "Not Found", "description": "No data found"}}}, "No data found"),
+    "yahoo": (
+        {"chart": {"result": None, "error": {"code": "Not Found", "description": "No data found"}}},
+        "No data found",
+    ),
     "twelvedata": ({"code": 400, "message": "symbol not found", "status": "error"}, "symbol not found"),
     "coinbase": ({"message": "NotFound"}, "NotFound"),
     "tiingo": ({"detail": "Error: Ticker 'XYZ' not found"}, "Ticker 'XYZ' not found"),
     "finnhub": ({"s": "no_data"}, "no_data"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("vendor", sorted(API_ERRORS))

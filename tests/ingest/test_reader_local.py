@@ -104,16 +104,52 @@ def test_a_header_repeated_in_the_middle_is_dropped_with_a_warning(samples: Any)
 @pytest.mark.parametrize(
     ("text", "close", "volume"),
     [
-        ('Date,Open,High,Low,Close,Volume\n2024-01-02,"4,744.50","4,754.33","4,722.67","4,742.83","3,740,000"\n', 4742.83, 3740000.0),
-        ("Date;Open;High;Low;Close;Volume\n2024-01-02;4.744,50;4.754,33;4.722,67;4.742,83;3.740.000\n", 4742.83, 3740000.0),
-        ("Date;Open;High;Low;Close;Volume\n2024-01-02;4744,50;4754,33;4722,67;4742,83;3740\n", 4742.83, 3740.0),
-        ("Date;Open;High;Low;Close;Volume\n2024-01-02;4 744,50;4 754,33;4 722,67;4 742,83;3 740\n", 4742.83, 3740.0),
-        ("Date,Open,High,Low,Close,Volume\n2024-01-02,$4744.50,$4754.33,$4722.67,$4742.83,1.23K\n", 4742.83, 1230.0),
-        ("Date,Open,High,Low,Close,Volume\n2024-01-02,4744.5,4754.33,4722.67,4742.83,2.5M\n", 4742.83, 2500000.0),
-        ("Date,Open,High,Low,Close,Volume\n2024-01-02,4744.5,4754.33,4722.67,4742.83,3.74B\n", 4742.83, 3.74e9),
+        (
+            'Date,Open,High,Low,Close,Volume\n2024-01-02,"4,744.50","4,754.33","4,722.67","4,742.83","3,740,000"\n',
+            4742.83,
+            3740000.0,
+        ),
+        (
+            "Date;Open;High;Low;Close;Volume\n2024-01-02;4.744,50;4.754,33;4.722,67;4.742,83;3.740.000\n",
+            4742.83,
+            3740000.0,
+        ),
+        (
+            "Date;Open;High;Low;Close;Volume\n2024-01-02;4744,50;4754,33;4722,67;4742,83;3740\n",
+            4742.83,
+            3740.0,
+        ),
+        (
+            "Date;Open;High;Low;Close;Volume\n2024-01-02;4 744,50;4 754,33;4 722,67;4 742,83;3 740\n",
+            4742.83,
+            3740.0,
+        ),
+        (
+            "Date,Open,High,Low,Close,Volume\n2024-01-02,$4744.50,$4754.33,$4722.67,$4742.83,1.23K\n",
+            4742.83,
+            1230.0,
+        ),
+        (
+            "Date,Open,High,Low,Close,Volume\n2024-01-02,4744.5,4754.33,4722.67,4742.83,2.5M\n",
+            4742.83,
+            2500000.0,
+        ),
+        (
+            "Date,Open,High,Low,Close,Volume\n2024-01-02,4744.5,4754.33,4722.67,4742.83,3.74B\n",
+            4742.83,
+            3.74e9,
+        ),
     ],
-    ids=["quoted-thousands", "dot-thousands-comma-decimal", "comma-decimal", "space-thousands", "dollar-and-K", "M", "B"],
-)  # fmt: skip
+    ids=[
+        "quoted-thousands",
+        "dot-thousands-comma-decimal",
+        "comma-decimal",
+        "space-thousands",
+        "dollar-and-K",
+        "M",
+        "B",
+    ],
+)
 def test_local_number_formats(samples: Any, text: str, close: float, volume: float) -> None:
     parsed = samples.read("ES.csv", text)
     assert not parsed.has_errors, parsed.findings
@@ -146,7 +182,10 @@ def test_an_empty_volume_cell_is_a_missing_volume_not_an_error(samples: Any) -> 
 
 
 def test_a_malformed_grouping_is_an_error_not_a_guess(samples: Any) -> None:
-    text = 'Date,Open,High,Low,Close\n2024-01-02,"4,744.50","4,754.33","4,722.67","4,742.83"\n2024-01-03,1,2,0.5,"1,23.4"\n'
+    text = (
+        'Date,Open,High,Low,Close\n2024-01-02,"4,744.50","4,754.33","4,722.67","4,742.83"\n'
+        '2024-01-03,1,2,0.5,"1,23.4"\n'
+    )
     parsed = samples.read("ES.csv", text)
     assert samples.errors(parsed) == ["numbers"]
     assert "1,23.4" in parsed.findings[-1].message

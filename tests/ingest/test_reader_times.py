@@ -17,7 +17,10 @@ def times(parsed: Any) -> list[Any]:
 
 
 def test_dukascopy_day_first_with_milliseconds(samples: Any, at: Any) -> None:
-    text = "Gmt time,Open,High,Low,Close,Volume\n01.02.2024 09:30:00.250,1,2,0.5,1.5,3\n01.02.2024 09:31:00.000,1,2,0.5,1.5,3\n"
+    text = (
+        "Gmt time,Open,High,Low,Close,Volume\n"
+        "01.02.2024 09:30:00.250,1,2,0.5,1.5,3\n01.02.2024 09:31:00.000,1,2,0.5,1.5,3\n"
+    )
     parsed = samples.read("EURUSD_Candlestick_1_M_BID.csv", text)
     assert parsed.profile == "dukascopy"
     assert times(parsed) == [at("2024-02-01 09:30:00.250"), at("2024-02-01 09:31")]
@@ -127,8 +130,12 @@ class TestHeaderlessPriceOrder:
 
     @pytest.mark.parametrize(
         ("order", "expected_note"),
-        [((0, 2, 1, 3), "open, low, high, close"), ((0, 3, 1, 2), "open, close, high, low"), ((2, 1, 0, 3), "low, high, open, close")],
-    )  # fmt: skip
+        [
+            ((0, 2, 1, 3), "open, low, high, close"),
+            ((0, 3, 1, 2), "open, close, high, low"),
+            ((2, 1, 0, 3), "low, high, open, close"),
+        ],
+    )
     def test_another_order_is_decided_by_the_data_and_reported(
         self, samples: Any, order: tuple[int, ...], expected_note: str
     ) -> None:

@@ -171,7 +171,8 @@ def test_the_layout_in_the_job_reaches_the_reader(
     layout = folder / "layout.toml"
     layout.write_text(
         'delimiter = ";"\nheader = false\ndecimal = ","\ndatetime_format = "%d.%m.%Y %H:%M"\n'
-        'timezone = "Europe/Berlin"\nsymbol = "FDAX"\n[columns]\ndatetime = 1\nopen = 2\nhigh = 3\nlow = 4\nclose = 5\n'
+        'timezone = "Europe/Berlin"\nsymbol = "FDAX"\n'
+        "[columns]\ndatetime = 1\nopen = 2\nhigh = 3\nlow = 4\nclose = 5\n"
     )
     path = folder / "export.txt"
     path.write_text("02.01.2024 15:30;4744,5;4754;4722;4742,8\n02.01.2024 15:31;4742,8;4750;4740;4745\n")

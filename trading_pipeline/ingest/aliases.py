@@ -15,7 +15,7 @@ __all__ = ["ALIASES", "DATETIME_NAMES", "PRIORITY", "is_known_name", "normalise_
 
 
 def normalise_name(name: str) -> str:
-    """'Adj Close' -> 'adjclose', '4. close' -> 'close', '<TICKVOL>' -> 'tickvol', 'Eröffnung' -> 'eroffnung'."""
+    """'Adj Close' -> 'adjclose', '4. close' -> 'close', '<TICKVOL>' -> 'tickvol', 'Hoch' -> 'hoch'."""
     plain = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]", "", re.sub(r"^\s*\d+\.\s+", "", plain))
 
