@@ -51,11 +51,11 @@ def _numbers(
     values: pa.Array | pa.ChunkedArray,
     required: bool,
     unreadable: dict[str, np.ndarray] | None = None,
-) -> pa.Array | None:
+) -> pa.Array | pa.ChunkedArray | None:
     """float64 values; text cells are reported (and their rows noted in ``unreadable``)."""
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values.cast(pa.float64())  # chunks kept: combining copies every column for nothing
     col = _arr(values)
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-        return col.cast(pa.float64())
     numbers, bad = parse_numbers(col, ctx.raw.numbers, suffixes=role not in PRICE_COLUMNS)
     if unreadable is not None:
         unreadable[role] = bad
@@ -80,6 +80,8 @@ def _empty_prices(
 
     Cells that held text are not empty: they were reported as text already.
     """
+    if not any(v.null_count for v in prices.values()):
+        return np.zeros(0, dtype=bool)  # the common case: no pass over the rows at all
     nulls = []
     for role, values in prices.items():
         null = np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)
@@ -149,7 +151,7 @@ def standardise(
     if kind == "date":
         ctx.notes["daily"] = "yes"
     table, numbers = pa.table(out), raw.row_numbers
-    if empty.any():
+    if empty.size and empty.any():
         table = table.filter(pa.array(~empty))
         numbers = (numbers if numbers is not None else np.arange(1, empty.size + 1))[~empty]
     return Standardised(table, ctx.findings, ctx.notes, numbers)

@@ -265,7 +265,9 @@ def sniff_text(head: bytes, name: str, *, complete: bool, layout: Layout | None 
 
 
 def _is_repeat(row: list[str], header: list[str] | None) -> bool:
-    return header is not None and [normalise_name(f) for f in row] == [normalise_name(h) for h in header]
+    if header is None or not row or not header or row[0].strip().lower() != header[0].strip().lower():
+        return False  # the cheap test first: this runs on every sample row
+    return [normalise_name(f) for f in row] == [normalise_name(h) for h in header]
 
 
 def _ticker_line(rows: list[list[str]]) -> str | None:

@@ -301,14 +301,14 @@ def session_dates(ctx: TimeContext, utc: pa.Array) -> pa.Array:
     A file is daily when its bars are at least ~a day apart and all share one wall-clock time of day;
     the session date is the date on the file's own clock (its zone, offset or --tz), not the UTC date.
     """
-    ns = np.asarray(utc.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    valid = ~np.asarray(utc.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    sample = np.unique(ns[valid][:2000])
+    head = utc.slice(0, 2000).drop_null().cast(pa.int64()).to_numpy(zero_copy_only=False)
+    sample = np.unique(np.asarray(head, dtype=np.int64))  # the head decides; intraday files stop here
     of_day = sample % DAY_NS
     if ctx.wall is None or sample.size < 2 or np.unique(of_day).size > 2 or not of_day.any():
         return utc
     if np.diff(sample).min() < 20 * 3_600_000_000_000:
         return utc
+    valid = ~np.asarray(utc.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     wall = np.asarray(ctx.wall().cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
     clock = np.unique(wall[valid] % DAY_NS)
     if clock.size != 1:

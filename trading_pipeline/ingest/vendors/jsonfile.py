@@ -25,6 +25,8 @@ from trading_pipeline.ingest.vendors.jsonshapes import Table, find_tables
 
 __all__ = ["api_error", "read_json"]
 
+MAX_JSON_BYTES = 512 << 20
+"""A JSON document is parsed whole (about ten times its size in memory): API payloads are far smaller."""
 ERROR_KEYS = ("errormessage", "error", "errors", "note", "information", "retmsg", "msg", "message", "detail")
 SUCCESS_CODES = {None, 0, "0", 200, "200", "200000", "ok", "OK", "Success", "success"}
 STATUS_KEYS = ("status", "s", "response", "code", "retcode")
@@ -32,7 +34,13 @@ STATUS_KEYS = ("status", "s", "response", "code", "retcode")
 
 def read_json(path: Path, compression: str | None, options: IngestOptions, layout: Layout) -> ParsedFile:
     """Bars from a JSON (or NDJSON) file."""
-    data = read_head(path, compression, size=-1)
+    data = read_head(path, compression, size=MAX_JSON_BYTES + 1)
+    if len(data) > MAX_JSON_BYTES:
+        reason = (
+            f"the JSON payload is larger than {MAX_JSON_BYTES >> 20} MiB; JSON is parsed whole, "
+            "so save bars this many as CSV or Parquet"
+        )
+        raise IngestError(path=str(path), reason=reason, check="format")
     text, _ = decode_head(data, path.name, layout.encoding)
     payload = _parse(text, str(path))
     tables = find_tables(payload, layout.rows)
