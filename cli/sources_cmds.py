@@ -46,7 +46,7 @@ NoIngest = Annotated[bool, typer.Option("--no-ingest", help="Only register; the 
 SourceId = Annotated[str, typer.Argument(help="Source id.")]
 LayoutOpt = Annotated[
     Path | None,
-    typer.Option("--layout", help="Layout TOML for these files (stored with the source); see docs/formats.md."),
+    typer.Option("--layout", help="Layout TOML for these files, stored with the source (docs/formats.md)."),
 ]
 
 

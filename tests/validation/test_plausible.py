@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from testkit import make_bars
 from trading_pipeline.schema import TIMESTAMP_TYPE
-from trading_pipeline.testing import make_bars
 from trading_pipeline.validation import ONE_ROW, TIME_RANGE, ZERO_VOLUME_MOVES, validate_bars
 
 
