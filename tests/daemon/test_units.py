@@ -27,8 +27,12 @@ from trading_pipeline.settings import Settings
 
 class TestNames:
     @pytest.mark.parametrize(
-        "name", ["MES.csv", "a.TXT", "b.tsv", "c.csv.gz", "d.csv.zst", "e.parquet", "f.pq", "g.zip", "h.dbn"]
-    )
+        "name",
+        [
+            "MES.csv", "a.TXT", "b.tsv", "c.csv.gz", "d.csv.zst", "e.parquet", "f.pq", "g.zip", "h.dbn",
+            "i.json", "j.ndjson", "k.jsonl", "l.xlsx", "m.xls", "n.ods", "o.json.gz",
+        ],
+    )  # fmt: skip
     def test_data_files_are_candidates(self, name):
         assert is_candidate_name(name)
 
@@ -41,7 +45,8 @@ class TestNames:
             "~MES.csv",
             ".MES.csv",
             "metadata.json",
-            "x.json",
+            "layout.toml",
+            "x.toml",
             "README",
             ".csv",
         ],

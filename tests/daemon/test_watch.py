@@ -129,7 +129,8 @@ def test_modified_file_is_a_new_version_with_its_own_job(wsettings, conn, start_
 
 
 @pytest.mark.parametrize(
-    "name", [".hidden.csv", "MES.csv.part", "MES.csv.tmp", "~lock.csv", "notes.json", "README", "x.xlsx"]
+    "name",
+    [".hidden.csv", "MES.csv.part", "MES.csv.tmp", "~lock.csv", "layout.toml", "README", "x.xlsx.part"],
 )
 def test_temp_hidden_and_unsupported_names_are_ignored(name, wsettings, conn, start_daemon):
     """Nothing that is not a finished data file is ever queued, even after the quiet period."""

@@ -244,3 +244,30 @@ def test_unrecognised_layout_ends_with_the_suggest_command(samples: Any) -> None
         samples.read("x.csv", "a;b\n1;2\n")
     assert str(err.value).endswith("--suggest-layout")
     assert "pipeline validate" in str(err.value)
+
+
+def test_the_plan_is_decided_from_the_head_only(samples: Any) -> None:
+    """Detection reads the first 64 KiB: what lies beyond (here 4 MB of lines with text in the price
+    fields) cannot change the plan; it is read with it and reported row by row."""
+    from trading_pipeline.ingest.layout import Layout
+    from trading_pipeline.ingest.sniff import SNIFF_BYTES, read_head
+    from trading_pipeline.ingest.textsniff import sniff_text
+
+    head = "Date;Open;High;Low;Close\n" + "".join(
+        f"2024-01-{d:02d} 09:{m:02d};4.744,50;4.754,33;4.722,67;4.742,83\n"
+        for d in range(1, 29)
+        for m in range(60)
+    )
+    assert len(head) > SNIFF_BYTES
+    tail = "2024-02-01 09:00;x;y;z;w\n" * 170_000
+    path = samples.path("ES.csv", head + tail)
+    sniff = sniff_text(read_head(path, None), path.name, complete=False, layout=Layout())
+    assert (sniff.delimiter, sniff.header, sniff.skip_rows) == (
+        ";",
+        ["Date", "Open", "High", "Low", "Close"],
+        1,
+    )
+    parsed = samples.read("ES.csv", head + tail, tz="UTC")
+    assert parsed.table.column("close").to_pylist()[0] == 4742.83  # decimal comma, decided from the head
+    bad = [f for f in parsed.findings if f.check == "numbers"]
+    assert [f.count for f in bad] == [170_000] * 4
