@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -333,15 +331,3 @@ class TestIntervalAndGaps:
         assert format_interval(4 * 3600 * 10**9) == "4h"
         assert format_duration((49 * 3600 + 5 * 60) * 10**9) == "2D 1h"
         assert format_duration(45 * 60 * 10**9) == "45min"
-
-
-def test_five_million_rows_validate_quickly() -> None:
-    """Validation is vectorised: 5M clean rows take well under a second (about 0.07 s on 2 cores)."""
-    table = table_of(bars(5_000_000, start="2010-01-04"))  # 5M minutes reach 2019: no future bars
-    table = pa.Table.from_batches(table.to_batches(max_chunksize=50_000))
-    validate_bars(table.slice(0, 1000))
-    start = time.perf_counter()
-    result = validate_bars(table)
-    elapsed = time.perf_counter() - start
-    assert result.findings == []
-    assert elapsed < 0.5
