@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -32,7 +31,7 @@ from trading_pipeline.ledger import Ledger
 from trading_pipeline.report import FileReport, SymbolResult
 from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
-from trading_pipeline.stages import STAGE_NAMES, build_config, run_inline, start_run
+from trading_pipeline.stages import STAGE_NAMES, RunConfig, RunRecord, build_config, run_inline, start_run
 from trading_pipeline.store import BarStore
 
 BIN = Path(sys.executable).parent
@@ -56,16 +55,18 @@ def store_symbol(settings: Settings, symbol: str, rows: int, seed: int) -> None:
     Ledger(settings.ledger_path).record_report(report)
 
 
-def print_record(title: str, record: dict[str, Any], wall_s: float) -> None:
-    print(f"\n{title}: {wall_s:.2f} s end to end, status {record['status']}")
-    print(f"  {'stage':<10}" + "".join(f"{s:>12}" for s in record["symbols"]) + f"{'rows out':>14}")
+def _seconds(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def print_record(title: str, record: RunRecord, wall_s: float) -> None:
+    print(f"\n{title}: {wall_s:.2f} s end to end, status {record.status}")
+    print(f"  {'stage':<10}" + "".join(f"{s:>12}" for s in record.symbols) + f"{'rows out':>14}")
     for stage in STAGE_NAMES:
-        cells = [
-            record["symbols"][s]["stages"][stage].get("seconds", float("nan")) for s in record["symbols"]
-        ]
-        rows = next(iter(record["symbols"].values()))["stages"][stage].get("rows_out", 0)
+        cells = [_seconds(record.stage(s, stage).seconds) for s in record.symbols]
+        rows = next(iter(record.symbols.values())).stages[stage].rows_out or 0
         print(f"  {stage:<10}" + "".join(f"{c:>11.2f}s" for c in cells) + f"{rows:>14,}")
-    total = sum(st.get("seconds", 0) for sym in record["symbols"].values() for st in sym["stages"].values())
+    total = sum(st.seconds or 0 for sym in record.symbols.values() for st in sym.stages.values())
     print(f"  sum of stage times {total:.2f} s")
 
 
@@ -94,7 +95,7 @@ def start_workers(env: dict[str, str], url: str, count: int) -> list[subprocess.
     ]
 
 
-def run_rq(settings: Settings, config: Any, workers: int) -> None:
+def run_rq(settings: Settings, config: RunConfig, workers: int) -> None:
     with EmbeddedRedis(settings) as server:
         env = {**os.environ, "PIPELINE_DATA_DIR": str(settings.data_dir), "PIPELINE_REDIS_URL": server.url}
         procs = start_workers(env, server.url, workers)
@@ -103,7 +104,7 @@ def run_rq(settings: Settings, config: Any, workers: int) -> None:
             time.sleep(2.0)  # let the workers import pandas before the clock starts
             started = time.perf_counter()
             record = start_queued_run(connection, settings, config)
-            record = wait_for_run(settings, record["run_id"], connection, poll_s=0.05)
+            record = wait_for_run(settings, record.run_id, connection, poll_s=0.05)
             print_record(f"RQ, {workers} workers", record, time.perf_counter() - started)
         finally:
             for proc in procs:
@@ -136,7 +137,7 @@ def main() -> None:
         config = build_config(symbols=args.symbols, timeframe=args.timeframe)
         started = time.perf_counter()
         record = start_run(settings, config, queued=False)
-        record = run_inline(settings, record["run_id"])
+        record = run_inline(settings, record.run_id)
         print_record("inline", record, time.perf_counter() - started)
         if not args.no_rq:
             run_rq(settings, config, args.workers)

@@ -7,10 +7,11 @@ Progress goes to stderr, so ``--json`` leaves exactly one JSON object on stdout.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import redis
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,6 +20,7 @@ from jobqueue.connect import connect_settings, resolve_url
 from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig, build_config
+from trading_pipeline.stages.records import COMPLETED_STAGE, TERMINAL_SYMBOL, RunRecord, StageRecord
 from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, list_runs, progress, read_run
 
@@ -31,15 +33,33 @@ Json = Annotated[bool, typer.Option("--json", help="Print the run record as JSON
 
 @exits_cleanly
 def run(
-    symbols: Annotated[str | None, typer.Option(help="Comma-separated; default: every symbol.")] = None,
-    data_source: Annotated[str | None, typer.Option(help="Source id; default 'default' (data/raw).")] = None,
-    timeframe: Annotated[str | None, typer.Option(help="Resample to e.g. 5min, 1h, 1d.")] = None,
-    horizons: Annotated[str | None, typer.Option(help="Label horizons in bars, e.g. 5,15,60.")] = None,
-    splits: Annotated[str | None, typer.Option(help="train,val,test ratios, e.g. 0.7,0.15,0.15.")] = None,
-    session: Annotated[str | None, typer.Option(help="Keep bars opening in HH:MM-HH:MM.")] = None,
-    session_tz: Annotated[str | None, typer.Option(help="Zone of --session (default UTC).")] = None,
-    label_threshold: Annotated[float | None, typer.Option(help="Flat band in vol*sqrt(h) units.")] = None,
-    min_class_share: Annotated[float | None, typer.Option(help="Fail when a label class is rarer.")] = None,
+    symbols: Annotated[
+        str | None, typer.Option("--symbols", help="Comma-separated; default: every symbol.")
+    ] = None,
+    data_source: Annotated[
+        str | None, typer.Option("--data-source", help="Source id; default 'default' (data/raw).")
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", help="Resample to e.g. 5min, 1h, 1d.")
+    ] = None,
+    horizons: Annotated[
+        str | None, typer.Option("--horizons", help="Label horizons in bars, e.g. 5,15,60.")
+    ] = None,
+    splits: Annotated[
+        str | None, typer.Option("--splits", help="train,val,test ratios, e.g. 0.7,0.15,0.15.")
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option("--session", help="Keep bars opening in HH:MM-HH:MM.")
+    ] = None,
+    session_tz: Annotated[
+        str | None, typer.Option("--session-tz", help="Zone of --session (default UTC).")
+    ] = None,
+    label_threshold: Annotated[
+        float | None, typer.Option("--label-threshold", help="Flat band in vol*sqrt(h) units.")
+    ] = None,
+    min_class_share: Annotated[
+        float | None, typer.Option("--min-class-share", help="Fail when a label class is rarer.")
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="run.toml; flags override it.")] = None,
     wait: Wait = False,
     inline: Inline = False,
@@ -67,7 +87,7 @@ def run(
 def rerun(
     run_id: Annotated[str, typer.Argument(help="The run to repeat.")],
     from_stage: Annotated[
-        str, typer.Option(help=f"First stage to recompute: {', '.join(STAGE_NAMES)}.")
+        str, typer.Option("--from-stage", help=f"First stage to recompute: {', '.join(STAGE_NAMES)}.")
     ] = "load",
     wait: Wait = False,
     inline: Inline = False,
@@ -89,7 +109,7 @@ def _launch(
     inline: bool,
     as_json: bool,
     from_stage: str = "load",
-    old: dict[str, Any] | None = None,
+    old: RunRecord | None = None,
 ) -> None:
     connection = None if inline else connect_settings(settings)
     if connection is None:
@@ -98,32 +118,32 @@ def _launch(
         from jobqueue.runs import start_queued_run
 
         record = start_queued_run(connection, settings, cfg, from_stage=from_stage, rerun_of=old)
-    run_id = record["run_id"]
+    run_id = record.run_id
     if not as_json:
         err_console.print(
             f"run [bold]{run_id}[/] ({', '.join(cfg.symbols)}) {'running' if inline else 'queued'}"
         )
     if connection is None:
-        with _progress(record) as watch:
+        with ProgressBars(record) as watch:
             record = run_inline(settings, run_id, watch)
     elif wait:
-        with _progress(record) as watch:
+        with ProgressBars(record) as watch:
             from jobqueue.runs import wait_for_run
 
             record = wait_for_run(settings, run_id, connection, watch)
     else:
         if as_json:
-            print_json(record)
+            print_json(record.to_json())
         else:
             console.print(f"submitted {run_id}; follow it with `pipeline status {run_id}`")
         return
     _finish(record, as_json)
 
 
-class _progress:
+class ProgressBars:
     """A rich progress bar per symbol, fed with run records; lives on stderr."""
 
-    def __init__(self, record: dict[str, Any]) -> None:
+    def __init__(self, record: RunRecord) -> None:
         self.bar = Progress(
             TextColumn("{task.fields[symbol]:<10}"),
             BarColumn(),
@@ -133,33 +153,33 @@ class _progress:
             console=err_console,
         )
         self.tasks = {
-            sym: self.bar.add_task("queued", total=len(STAGE_NAMES), symbol=sym) for sym in record["symbols"]
+            sym: self.bar.add_task("queued", total=len(STAGE_NAMES), symbol=sym) for sym in record.symbols
         }
 
-    def __enter__(self) -> _progress:
+    def __enter__(self) -> ProgressBars:
         self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()
 
-    def __call__(self, record: dict[str, Any]) -> None:
-        for sym, state in record["symbols"].items():
-            stages = state["stages"]
-            done = sum(s["status"] in ("done", "reused") for s in stages.values())
-            current = next((n for n, s in stages.items() if s["status"] in ("running", "failed")), "")
-            label = state["status"] if state["status"] in ("done", "failed") else current or "queued"
-            if record.get("workers") == 0 and label == "queued":
+    def __call__(self, record: RunRecord, workers: int | None) -> None:
+        for sym, state in record.symbols.items():
+            stages = state.stages
+            done = sum(s.status in COMPLETED_STAGE for s in stages.values())
+            current = next((n for n, s in stages.items() if s.status in ("running", "failed")), "")
+            label = state.status if state.status in TERMINAL_SYMBOL else current or "queued"
+            if workers == 0 and label == "queued":
                 label = "queued: no worker on the pipeline queue (start `pipeline worker` or `pipeline up`)"
             self.bar.update(self.tasks[sym], completed=done, description=label)
 
 
-def _finish(record: dict[str, Any], as_json: bool) -> None:
+def _finish(record: RunRecord, as_json: bool) -> None:
     if as_json:
-        print_json(record)
+        print_json(record.to_json())
     else:
         _print_run(record)
-    if record["status"] != "succeeded":
+    if record.status != "succeeded":
         raise typer.Exit(1)
 
 
@@ -173,7 +193,7 @@ def status(
     if run_id:
         record = _refreshed(settings, read_run(settings, run_id))
         if as_json:
-            print_json(record)
+            print_json(record.to_json())
         else:
             _print_run(record)
         return
@@ -190,72 +210,74 @@ def status(
     for name in ("steps", "source", "symbols"):
         table.add_column(name)
     for r in runs:
-        s = _summary(r)
-        table.add_row(s["run_id"], s["status"], s["progress"], s["data_source"], ",".join(s["symbols"]))
+        done, total = progress(r)
+        table.add_row(
+            r.run_id, r.status, f"{done}/{total}", escape(r.data_source), escape(",".join(r.symbols))
+        )
     console.print(table)
 
 
-def _refreshed(settings: Settings, record: dict[str, Any]) -> dict[str, Any]:
+def _refreshed(settings: Settings, record: RunRecord) -> RunRecord:
     """An unfinished RQ run is checked against RQ first, so a job whose worker died shows as failed."""
-    if record["mode"] != "rq" or is_finished(record):
+    if record.mode != "rq" or is_finished(record):
         return record
     if resolve_url(settings) is None:
         return record
     from jobqueue.runs import reconcile
 
     try:
-        reconcile(connect_settings(settings), settings, record["run_id"])
+        reconcile(connect_settings(settings), settings, record.run_id)
     except (QueueUnavailableError, redis.RedisError):
         return record  # status works without Redis: show what run.json says
-    return read_run(settings, record["run_id"])
+    return read_run(settings, record.run_id)
 
 
-def _summary(record: dict[str, Any]) -> dict[str, Any]:
+def _summary(record: RunRecord) -> dict[str, object]:
     done, total = progress(record)
     return {
-        "run_id": record["run_id"],
-        "created_at": record["created_at"],
-        "status": record["status"],
+        "run_id": record.run_id,
+        "created_at": record.created_at,
+        "status": record.status,
         "progress": f"{done}/{total}",
-        "data_source": record["data_source"],
-        "symbols": list(record["symbols"]),
-        "failure": record.get("failure"),
+        "data_source": record.data_source,
+        "symbols": list(record.symbols),
+        "failure": record.failure.model_dump() if record.failure else None,
     }
 
 
-def _print_run(record: dict[str, Any]) -> None:
+def _print_run(record: RunRecord) -> None:
     done, total = progress(record)
     console.print(
-        f"run [bold]{record['run_id']}[/]  {record['status']}  {done}/{total} steps  "
-        f"source {record['data_source']}  created {record['created_at']}",
+        f"run [bold]{escape(record.run_id)}[/]  {record.status}  {done}/{total} steps  "
+        f"source {escape(record.data_source)}  created {record.created_at}",
         highlight=False,
     )
     table = Table("symbol", "stage", "status", "seconds", "rows", "notes")
-    for sym, state in record["symbols"].items():
+    for sym, state in record.symbols.items():
         for name in STAGE_NAMES:
-            stage = state["stages"][name]
-            seconds = f"{stage['seconds']:.2f}" if "seconds" in stage else ""
-            rows = f"{stage['rows_out']:,}" if "rows_out" in stage else ""
+            stage = state.stages[name]
+            seconds = f"{stage.seconds:.2f}" if stage.seconds is not None else ""
+            rows = f"{stage.rows_out:,}" if stage.rows_out is not None else ""
             table.add_row(
-                sym if name == STAGE_NAMES[0] else "", name, stage["status"], seconds, rows, _note(stage)
+                escape(sym) if name == STAGE_NAMES[0] else "", name, stage.status, seconds, rows, _note(stage)
             )
-        if state["outputs"]:
-            parts = ", ".join(f"{n} {o['rows']:,}" for n, o in state["outputs"].items())
+        if state.outputs:
+            parts = ", ".join(f"{n} {o.rows:,}" for n, o in state.outputs.items())
             table.add_row("", "", "", "", "", f"outputs: {parts}")
     console.print(table)
-    for failure in record.get("failures", []):
+    for failure in record.failures:
         console.print(
-            f"[red]failed[/] {failure['stage']} for {failure['symbol']}: {failure['reason']}", highlight=False
+            f"[red]failed[/] {failure.stage} for {escape(failure.symbol)}: {escape(failure.reason)}",
+            highlight=False,
         )
 
 
-def _note(stage: dict[str, Any]) -> str:
+def _note(stage: StageRecord) -> str:
     """The one check a person wants to see per stage."""
-    checks = stage.get("checks", {})
     for key in ("invalid_rows_dropped", "warmup_rows_dropped", "trailing_rows_dropped", "purge_bars"):
-        if key in checks:
-            return f"{key.replace('_', ' ')}: {checks[key]}"
-    return str(stage.get("reason", ""))
+        if key in stage.checks:
+            return f"{key.replace('_', ' ')}: {stage.checks[key]}"
+    return escape(stage.reason or "")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Callable
-from typing import Any
 
 import redis
 from rq import Queue, Worker
@@ -23,7 +21,8 @@ from jobqueue.names import DEAD_JOB_STATES, PIPELINE_QUEUE, SERIALIZER, STAGE_JO
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.execute import mark_failed
-from trading_pipeline.stages.runner import remove_run, start_run
+from trading_pipeline.stages.records import OPEN_STAGE, TERMINAL_SYMBOL, RunRecord
+from trading_pipeline.stages.runner import Watcher, remove_run, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, read_run, update_run
 
 __all__ = [
@@ -36,7 +35,6 @@ __all__ = [
     "workers",
 ]
 
-Watcher = Callable[[dict[str, Any]], None]
 POLL_S = 0.25
 RECONCILE_EVERY_S = 2.0
 
@@ -53,17 +51,17 @@ def start_queued_run(
     config: RunConfig,
     *,
     from_stage: str = STAGE_NAMES[0],
-    rerun_of: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    rerun_of: RunRecord | None = None,
+) -> RunRecord:
     """Create the run and queue its jobs; a run whose jobs could not be enqueued is removed again, so
     no half-submitted run is left looking queued forever."""
     record = start_run(settings, config, queued=True, from_stage=from_stage, rerun_of=rerun_of)
     try:
-        submit_run(connection, settings, record["run_id"])
+        submit_run(connection, settings, record.run_id)
     except redis.RedisError:
-        remove_run(settings, record["run_id"])
+        remove_run(settings, record.run_id)
         raise
-    return read_run(settings, record["run_id"])
+    return read_run(settings, record.run_id)
 
 
 def submit_run(connection: redis.Redis, settings: Settings, run_id: str) -> dict[str, dict[str, str]]:
@@ -71,11 +69,11 @@ def submit_run(connection: redis.Redis, settings: Settings, run_id: str) -> dict
     record = read_run(settings, run_id)
     queue = pipeline_queue(connection, settings)
     jobs: dict[str, dict[str, str]] = {}
-    for symbol, sym in record["symbols"].items():
+    for symbol, sym in record.symbols.items():
         parent: Job | None = None
         jobs[symbol] = {}
         for stage in STAGE_NAMES:
-            if sym["stages"][stage]["status"] != "pending":
+            if sym.stages[stage].status != "pending":
                 continue
             parent = queue.enqueue(
                 STAGE_JOB,
@@ -89,11 +87,11 @@ def submit_run(connection: redis.Redis, settings: Settings, run_id: str) -> dict
             )
             jobs[symbol][stage] = parent.id
 
-    def store(r: dict[str, Any]) -> None:
-        r["jobs"] = jobs
+    def store(r: RunRecord) -> None:
+        r.jobs = jobs
         for symbol, stages in jobs.items():
             for stage in stages:
-                r["symbols"][symbol]["stages"][stage]["status"] = "queued"
+                r.stage(symbol, stage).status = "queued"
 
     update_run(settings, run_id, store)
     return jobs
@@ -113,12 +111,12 @@ def cancel_downstream(connection: redis.Redis, run_id: str, symbol: str, stage: 
 def reconcile(connection: redis.Redis, settings: Settings, run_id: str) -> None:
     """Record failures RQ knows of but the run does not (a killed work horse never reached our handler)."""
     record = read_run(settings, run_id)
-    for symbol, stages in record.get("jobs", {}).items():
-        sym = record["symbols"][symbol]
-        if sym["status"] in ("done", "failed"):
+    for symbol, stages in record.jobs.items():
+        sym = record.symbols[symbol]
+        if sym.status in TERMINAL_SYMBOL:
             continue
         for stage, job_id in stages.items():
-            if sym["stages"][stage]["status"] not in ("queued", "running"):
+            if sym.stages[stage].status not in OPEN_STAGE:
                 continue
             status, reason = _job_state(connection, job_id)
             if status in DEAD_JOB_STATES or status is None:
@@ -131,9 +129,9 @@ def reconcile(connection: redis.Redis, settings: Settings, run_id: str) -> None:
                 break
 
 
-def _fail_if_open(record: dict[str, Any], symbol: str, stage: str, reason: str) -> None:
+def _fail_if_open(record: RunRecord, symbol: str, stage: str, reason: str) -> None:
     """Under the lock, on the fresh record: the stage's own handler may have written first."""
-    if record["symbols"][symbol]["stages"][stage]["status"] in ("queued", "running"):
+    if record.stage(symbol, stage).status in OPEN_STAGE:
         mark_failed(record, symbol, stage, reason)
 
 
@@ -159,17 +157,17 @@ def wait_for_run(
     connection: redis.Redis,
     watch: Watcher | None = None,
     poll_s: float = POLL_S,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Block until every symbol is done or failed, checking RQ now and then for jobs that died silently.
 
-    ``watch`` also gets ``workers``: how many workers listen on the queue (0: nothing will move).
+    ``watch`` also gets how many workers listen on the queue (0: nothing will move).
     """
     last_reconcile = time.monotonic()
     listening = workers(connection)
     while True:
         record = read_run(settings, run_id)
         if watch:
-            watch({**record, "workers": listening})
+            watch(record, listening)
         if is_finished(record):
             return record
         if time.monotonic() - last_reconcile >= RECONCILE_EVERY_S:

@@ -7,8 +7,6 @@ stages happens on disk under ``runs/<run_id>/``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rq import get_current_job
 
 from jobqueue.runs import cancel_downstream
@@ -18,12 +16,12 @@ from trading_pipeline.stages.execute import execute_stage
 __all__ = ["run_stage"]
 
 
-def run_stage(run_id: str, symbol: str, stage: str) -> dict[str, Any]:
+def run_stage(run_id: str, symbol: str, stage: str) -> dict[str, float]:
     """Run the stage; on failure cancel this symbol's later jobs, which RQ would leave deferred forever."""
     settings = get_settings()
     job = get_current_job()
 
-    def report(meta: dict[str, Any]) -> None:
+    def report(meta: dict[str, object]) -> None:
         if job is not None:
             job.meta.update(meta)
             job.save_meta()  # type: ignore[no-untyped-call]
@@ -34,4 +32,4 @@ def run_stage(run_id: str, symbol: str, stage: str) -> dict[str, Any]:
         if job is not None:
             cancel_downstream(job.connection, run_id, symbol, stage)
         raise
-    return {"rows_in": result["rows_in"], "rows_out": result["rows_out"], "seconds": result["seconds"]}
+    return {"rows_in": result.rows_in, "rows_out": result.rows_out, "seconds": result.seconds}

@@ -158,6 +158,6 @@ def test_waiting_notices_jobs_that_vanished_from_redis(
     connection = redis.Redis.from_url(redis_url)
     record = start_queued_run(connection, settings, build_config(symbols="MES"))
     connection.flushall()
-    record = wait_for_run(settings, record["run_id"], connection, poll_s=0.05)
-    assert record["status"] == "failed" and record["failure"]["stage"] == "load"
-    assert "gone from Redis" in record["failure"]["reason"]
+    record = wait_for_run(settings, record.run_id, connection, poll_s=0.05)
+    assert record.status == "failed" and record.failure is not None and record.failure.stage == "load"
+    assert "gone from Redis" in record.failure.reason

@@ -14,7 +14,7 @@ import pytest
 
 from testkit import make_bars
 from trading_pipeline.settings import Settings
-from trading_pipeline.stages import build_config, read_run, run_dir, run_inline, start_run
+from trading_pipeline.stages import RunRecord, build_config, read_run, run_dir, run_inline, start_run
 from trading_pipeline.stages.runs import create_run, new_run_id, update_run
 
 
@@ -24,10 +24,10 @@ def two_symbols(ingest: Callable[[str, pd.DataFrame], Path]) -> None:
     ingest("MGC", make_bars(3000, seed=2))
 
 
-def _run(settings: Settings, **flags: Any) -> dict[str, Any]:
+def _run(settings: Settings, **flags: Any) -> RunRecord:
     config = build_config(**{"symbols": "MES,MGC", **flags})
     record = start_run(settings, config, queued=False)
-    return run_inline(settings, record["run_id"])
+    return run_inline(settings, record.run_id)
 
 
 def _values(settings: Settings, run_id: str, symbol: str, split: str) -> pd.DataFrame:
@@ -38,23 +38,23 @@ def _values(settings: Settings, run_id: str, symbol: str, split: str) -> pd.Data
 def test_inline_run_writes_three_splits_per_symbol(settings: Settings) -> None:
     """train/val/test Parquet files exist per symbol with features and labels, and the run succeeded."""
     record = _run(settings)
-    assert record["status"] == "succeeded" and record["finished_at"]
+    assert record.status == "succeeded" and record.finished_at
     for symbol in ("MES", "MGC"):
-        train = _values(settings, record["run_id"], symbol, "train")
+        train = _values(settings, record.run_id, symbol, "train")
         assert {"ret_1", "rsi_14", "label_60", "fwd_ret_5"} <= set(train.columns)
-        assert record["symbols"][symbol]["outputs"]["train"]["rows"] == len(train)
+        assert record.symbols[symbol].outputs["train"].rows == len(train)
 
 
 @pytest.mark.usefixtures("two_symbols")
 def test_run_json_records_lineage_config_and_stage_timings(settings: Settings) -> None:
     """Input files with content hashes, the effective config, and per-stage seconds, rows and checks."""
-    record = read_run(settings, _run(settings, timeframe="5min")["run_id"])
-    inputs = record["symbols"]["MES"]["inputs"]
-    assert inputs[0]["path"].endswith("MES_1m.csv") and len(inputs[0]["sha256"]) == 64
-    assert record["config"]["timeframe"] == "5min" and record["data_source"] == "default"
-    stages = record["symbols"]["MES"]["stages"]
-    assert all(stages[s]["status"] == "done" and stages[s]["seconds"] >= 0 for s in stages)
-    assert stages["clean"]["rows_out"] == 600 and "distribution" in stages["labels"]["checks"]
+    record = read_run(settings, _run(settings, timeframe="5min").run_id)
+    inputs = record.symbols["MES"].inputs
+    assert inputs[0].path.endswith("MES_1m.csv") and len(inputs[0].sha256) == 64
+    assert record.config.timeframe == "5min" and record.data_source == "default"
+    stages = record.symbols["MES"].stages
+    assert all(s.status == "done" and s.seconds is not None and s.seconds >= 0 for s in stages.values())
+    assert stages["clean"].rows_out == 600 and "distribution" in stages["labels"].checks
 
 
 @pytest.mark.usefixtures("two_symbols")
@@ -63,8 +63,8 @@ def test_two_runs_give_identical_values(settings: Settings) -> None:
     first, second = _run(settings), _run(settings)
     for split in ("train", "val", "test"):
         a, b = (
-            _values(settings, first["run_id"], "MES", split),
-            _values(settings, second["run_id"], "MES", split),
+            _values(settings, first.run_id, "MES", split),
+            _values(settings, second.run_id, "MES", split),
         )
         assert a.equals(b)
 
@@ -73,16 +73,15 @@ def test_two_runs_give_identical_values(settings: Settings) -> None:
 def test_rerun_from_a_stage_reuses_earlier_outputs(settings: Settings) -> None:
     """A rerun from labels links the old features file and gives the same splits."""
     first = _run(settings)
-    config = build_config(**first["config"])
-    record = start_run(settings, config, queued=False, from_stage="labels", rerun_of=first)
-    second = run_inline(settings, record["run_id"])
-    stages = second["symbols"]["MES"]["stages"]
-    assert stages["features"]["status"] == "reused" and stages["labels"]["status"] == "done"
-    assert second["rerun_of"] == first["run_id"] and second["symbols"]["MES"]["inputs"]
-    old_features = run_dir(settings, first["run_id"]) / "MES" / "features.parquet"
-    assert (run_dir(settings, second["run_id"]) / "MES" / "features.parquet").samefile(old_features)
-    assert _values(settings, first["run_id"], "MES", "test").equals(
-        _values(settings, second["run_id"], "MES", "test")
+    record = start_run(settings, first.config, queued=False, from_stage="labels", rerun_of=first)
+    second = run_inline(settings, record.run_id)
+    stages = second.symbols["MES"].stages
+    assert stages["features"].status == "reused" and stages["labels"].status == "done"
+    assert second.rerun_of == first.run_id and second.symbols["MES"].inputs
+    old_features = run_dir(settings, first.run_id) / "MES" / "features.parquet"
+    assert (run_dir(settings, second.run_id) / "MES" / "features.parquet").samefile(old_features)
+    assert _values(settings, first.run_id, "MES", "test").equals(
+        _values(settings, second.run_id, "MES", "test")
     )
 
 
@@ -93,29 +92,31 @@ def test_a_failing_symbol_fails_the_run_and_the_others_finish(
     ingest("MES", make_bars(3000, seed=1))
     ingest("MGC", trending(3000))
     record = _run(settings)
-    assert record["status"] == "failed"
-    assert record["failure"]["stage"] == "labels" and record["failure"]["symbol"] == "MGC"
-    assert "class 'down'" in record["failure"]["reason"]
-    assert record["symbols"]["MGC"]["stages"]["splits"]["status"] == "cancelled"
-    assert record["symbols"]["MES"]["status"] == "done"
+    assert record.status == "failed" and record.failure is not None
+    assert record.failure.stage == "labels" and record.failure.symbol == "MGC"
+    assert "class 'down'" in record.failure.reason
+    assert record.stage("MGC", "splits").status == "cancelled"
+    assert record.symbols["MES"].status == "done"
 
 
 def _bump(data_dir: str, run_id: str, worker: int, count: int) -> None:
     settings = Settings.from_env({}, data_dir=Path(data_dir))
     for i in range(count):
-        update_run(settings, run_id, lambda r, i=i: r.setdefault("marks", []).append(f"{worker}-{i}"))
+        update_run(
+            settings, run_id, lambda r, i=i: r.jobs.setdefault("MES", {}).update({f"{worker}-{i}": "x"})
+        )
 
 
 def test_concurrent_updates_from_processes_lose_nothing(settings: Settings) -> None:
     """Four processes updating run.json 25 times each leave all 100 marks."""
-    run_id = create_run(settings, build_config(symbols="MES"), mode="rq")["run_id"]
+    run_id = create_run(settings, build_config(symbols="MES"), mode="rq").run_id
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_bump, args=(str(settings.data_dir), run_id, w, 25)) for w in range(4)]
     for proc in procs:
         proc.start()
     for proc in procs:
         proc.join(60)
-    assert len(read_run(settings, run_id)["marks"]) == 100
+    assert len(read_run(settings, run_id).jobs["MES"]) == 100
 
 
 def test_run_ids_do_not_collide() -> None:
@@ -127,16 +128,17 @@ def test_run_ids_do_not_collide() -> None:
 def test_feature_values_are_finite_and_labels_complete(settings: Settings, two_symbols: None) -> None:
     """No NaN in features or labels of any split."""
     record = _run(settings)
-    frame = _values(settings, record["run_id"], "MGC", "train")
+    frame = _values(settings, record.run_id, "MGC", "train")
     assert np.isfinite(frame.drop(columns="datetime").to_numpy("float64")).all()
 
 
 def test_a_late_finish_does_not_undo_a_recorded_failure(settings: Settings) -> None:
     """The waiter marked the splits job failed (gone from Redis); the job then finishes anyway."""
-    from trading_pipeline.stages.execute import _finished, mark_failed
+    from trading_pipeline.stages.execute import StageResult, _finished, mark_failed
 
-    run_id = create_run(settings, build_config(symbols="MES"), mode="rq")["run_id"]
+    run_id = create_run(settings, build_config(symbols="MES"), mode="rq").run_id
     update_run(settings, run_id, lambda r: mark_failed(r, "MES", "splits", "job gone from Redis"))
-    record = update_run(settings, run_id, lambda r: _finished(r, "MES", "splits", {"rows_out": 1}))
-    assert record["symbols"]["MES"]["status"] == "failed"
-    assert record["status"] == "failed" and record["failure"]["stage"] == "splits"
+    result = StageResult(rows_in=1, rows_out=1, checks={})
+    record = update_run(settings, run_id, lambda r: _finished(r, "MES", "splits", result))
+    assert record.symbols["MES"].status == "failed"
+    assert record.status == "failed" and record.failure is not None and record.failure.stage == "splits"

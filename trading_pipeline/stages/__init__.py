@@ -20,8 +20,16 @@ from trading_pipeline.stages.labels import (
     split_sizes,
     splits,
 )
+from trading_pipeline.stages.records import (
+    Failure,
+    InputRef,
+    OutputRef,
+    RunRecord,
+    StageRecord,
+    SymbolRecord,
+)
 from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
-from trading_pipeline.stages.runs import STAGE_NAMES, list_runs, new_run_id, read_run, run_dir
+from trading_pipeline.stages.runs import STAGE_NAMES, list_runs, new_run_id, parse_run, read_run, run_dir
 from trading_pipeline.stages.source import BarLoader, InputFile, open_loader
 
 __all__ = [
@@ -30,11 +38,17 @@ __all__ = [
     "STAGES",
     "STAGE_NAMES",
     "BarLoader",
+    "Failure",
     "InputFile",
+    "InputRef",
+    "OutputRef",
     "RunConfig",
+    "RunRecord",
     "Stage",
     "StageContext",
     "StageFn",
+    "StageRecord",
+    "SymbolRecord",
     "build_config",
     "check_symbols",
     "clean",
@@ -48,6 +62,7 @@ __all__ = [
     "load",
     "new_run_id",
     "open_loader",
+    "parse_run",
     "parse_timeframe",
     "prepare_rerun",
     "read_frame",

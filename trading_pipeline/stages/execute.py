@@ -7,28 +7,44 @@ workers, and ``rerun --from-stage`` starts from files an earlier run left.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import JsonValue
 
 from trading_pipeline.errors import PipelineError, StageError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.bars import clean, load
 from trading_pipeline.stages.base import Stage, StageContext
-from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.features import features
 from trading_pipeline.stages.labels import SPLIT_NAMES, labels, splits
+from trading_pipeline.stages.records import (
+    COMPLETED_STAGE,
+    Failure,
+    InputRef,
+    OutputRef,
+    RunRecord,
+)
 from trading_pipeline.stages.runs import STAGE_NAMES, now_iso, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
 from trading_pipeline.store import atomic_writer
 
-__all__ = ["STAGES", "execute_stage", "mark_failed", "read_frame", "stage_path", "write_frame"]
+__all__ = [
+    "STAGES",
+    "StageResult",
+    "execute_stage",
+    "mark_failed",
+    "read_frame",
+    "stage_path",
+    "write_frame",
+]
 
 STAGES: tuple[Stage, ...] = (
     Stage("load", load, "bars of the symbol from the data source"),
@@ -39,8 +55,20 @@ STAGES: tuple[Stage, ...] = (
 )
 assert tuple(s.name for s in STAGES) == STAGE_NAMES
 
-Progress = Callable[[dict[str, Any]], None]
+Progress = Callable[[dict[str, object]], None]
 """Called with job-meta style updates (stage, status, percent); RQ jobs save them in ``job.meta``."""
+
+
+@dataclass
+class StageResult:
+    """What one executed step reports; ``inputs`` from `load`, ``outputs`` from the last stage."""
+
+    rows_in: int
+    rows_out: int
+    checks: dict[str, object]
+    seconds: float = 0.0
+    inputs: list[InputRef] | None = None
+    outputs: dict[str, OutputRef] | None = None
 
 
 def stage_path(settings: Settings, run_id: str, symbol: str, stage: str) -> Path:
@@ -74,10 +102,10 @@ def _reason(exc: BaseException) -> str:
 
 def execute_stage(
     settings: Settings, run_id: str, symbol: str, stage: str, *, report: Progress | None = None
-) -> dict[str, Any]:
+) -> StageResult:
     """Run one stage for one symbol and record it in run.json; a failure is recorded, then raised."""
     record = read_run(settings, run_id)
-    if stage not in STAGE_NAMES or symbol not in record["symbols"]:
+    if stage not in STAGE_NAMES or symbol not in record.symbols:
         raise StageError(stage=stage, symbol=symbol, reason=f"not part of run {run_id}")
     index = STAGE_NAMES.index(stage)
     notify = report or (lambda _meta: None)
@@ -93,40 +121,39 @@ def execute_stage(
         if isinstance(exc, StageError):
             raise
         raise StageError(stage=stage, symbol=symbol, reason=reason) from exc
-    result["seconds"] = round(time.perf_counter() - started, 4)
+    result.seconds = round(time.perf_counter() - started, 4)
     update_run(settings, run_id, lambda r: _finished(r, symbol, stage, result))
     notify({"stage": stage, "status": "done", "percent": round(100 * (index + 1) / len(STAGE_NAMES))})
     return result
 
 
-def _run(settings: Settings, record: dict[str, Any], symbol: str, index: int) -> dict[str, Any]:
-    run_id, stage = record["run_id"], STAGES[index]
-    config = RunConfig.model_validate(record["config"])
-    ctx = StageContext(symbol=symbol, config=config, stage=stage.name)
+def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> StageResult:
+    run_id, stage = record.run_id, STAGES[index]
+    ctx = StageContext(symbol=symbol, config=record.config, stage=stage.name)
     if index == 0:
-        ctx.loader = open_loader(settings, record["data_source"])
+        ctx.loader = open_loader(settings, record.data_source)
         frame = pd.DataFrame()
     else:
         previous = STAGE_NAMES[index - 1]
-        state = record["symbols"][symbol]["stages"][previous]["status"]
-        if state not in ("done", "reused"):
+        state = record.stage(symbol, previous).status
+        if state not in COMPLETED_STAGE:
             # RQ starts a job at once when its parent id is unknown (expired, flushed): never read a
             # half-made hand-over; fail with what is wrong instead.
             ctx.fail(f"the {previous} stage is {state}, not done")
         frame = read_frame(stage_path(settings, run_id, symbol, previous))
     out = stage.run(frame, ctx)
-    result: dict[str, Any] = {"rows_in": len(frame), "rows_out": len(out), "checks": ctx.checks}
+    result = StageResult(rows_in=len(frame), rows_out=len(out), checks=ctx.checks)
     if index == len(STAGES) - 1:
         # The last stage's output is the deliverable itself: train/val/test, not one more hand-over file.
-        result["outputs"] = _write_splits(settings, run_id, symbol, out)
+        result.outputs = _write_splits(settings, run_id, symbol, out)
     else:
         write_frame(out, stage_path(settings, run_id, symbol, stage.name))
     if index == 0:
-        result["inputs"] = [{"path": f.path, "sha256": f.sha256} for f in ctx.inputs]
+        result.inputs = [InputRef(path=f.path, sha256=f.sha256) for f in ctx.inputs]
     return result
 
 
-def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFrame) -> dict[str, Any]:
+def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFrame) -> dict[str, OutputRef]:
     """The deliverable: train/val/test Parquet with features and labels, no bookkeeping column."""
     outputs = {}
     codes = frame["split"].cat.codes.to_numpy()
@@ -136,39 +163,56 @@ def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFr
         part = data.iloc[bounds[code] : bounds[code + 1]].reset_index(drop=True)
         path = run_dir(settings, run_id) / symbol / f"{name}.parquet"
         write_frame(part, path, OUTPUT_COMPRESSION)
-        outputs[name] = {"path": str(path.relative_to(settings.runs_dir)), "rows": len(part)}
+        outputs[name] = OutputRef(path=str(path.relative_to(settings.runs_dir)), rows=len(part))
     return outputs
 
 
-def _started(record: dict[str, Any], symbol: str, stage: str) -> None:
-    sym = record["symbols"][symbol]
-    sym["status"] = "running" if sym["status"] == "pending" else sym["status"]
-    sym["stages"][stage].update(status="running", started_at=now_iso())
+def _started(record: RunRecord, symbol: str, stage: str) -> None:
+    sym = record.symbols[symbol]
+    sym.status = "running" if sym.status == "pending" else sym.status
+    sym.stages[stage].status = "running"
+    sym.stages[stage].started_at = now_iso()
 
 
-def _finished(record: dict[str, Any], symbol: str, stage: str, result: dict[str, Any]) -> None:
-    sym = record["symbols"][symbol]
-    if "inputs" in result:
-        sym["inputs"] = result.pop("inputs")
-    if "outputs" in result:
-        sym["outputs"] = result.pop("outputs")
-    sym["stages"][stage].update(status="done", finished_at=now_iso(), **result)
+def _finished(record: RunRecord, symbol: str, stage: str, result: StageResult) -> None:
+    sym = record.symbols[symbol]
+    if result.inputs is not None:
+        sym.inputs = result.inputs
+    if result.outputs is not None:
+        sym.outputs = result.outputs
+    step = sym.stages[stage]
+    step.status, step.finished_at, step.seconds = "done", now_iso(), result.seconds
+    step.rows_in, step.rows_out = result.rows_in, result.rows_out
+    step.checks = _json_checks(result.checks)
     # A waiter may already have recorded this symbol failed (its job looked dead); a late success of
     # the job must not turn a failed run with a recorded failure back into a succeeded one.
-    if stage == STAGE_NAMES[-1] and sym["status"] != "failed":
-        sym["status"] = "done"
+    if stage == STAGE_NAMES[-1] and sym.status != "failed":
+        sym.status = "done"
 
 
-def mark_failed(record: dict[str, Any], symbol: str, stage: str, reason: str) -> None:
+def _json_checks(checks: dict[str, object]) -> dict[str, JsonValue]:
+    """Checks as JSON values; a stage may report numpy scalars, which become plain numbers."""
+    plain: dict[str, JsonValue] = json.loads(json.dumps(checks, default=_plain))
+    return plain
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def mark_failed(record: RunRecord, symbol: str, stage: str, reason: str) -> None:
     """Mark the symbol failed and its later stages cancelled; the first failure is the run's."""
-    sym = record["symbols"][symbol]
-    if sym["status"] == "failed":
+    sym = record.symbols[symbol]
+    if sym.status == "failed":
         return
-    sym["status"] = "failed"
-    sym["stages"][stage].update(status="failed", finished_at=now_iso(), reason=reason)
+    sym.status = "failed"
+    step = sym.stages[stage]
+    step.status, step.finished_at, step.reason = "failed", now_iso(), reason
     for later in STAGE_NAMES[STAGE_NAMES.index(stage) + 1 :]:
-        sym["stages"][later]["status"] = "cancelled"
-    failure = {"stage": stage, "symbol": symbol, "reason": reason}
-    record.setdefault("failures", []).append(failure)
-    if record.get("failure") is None:
-        record["failure"] = failure
+        sym.stages[later].status = "cancelled"
+    failure = Failure(stage=stage, symbol=symbol, reason=reason)
+    record.failures.append(failure)
+    if record.failure is None:
+        record.failure = failure

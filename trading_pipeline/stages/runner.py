@@ -12,18 +12,19 @@ import contextlib
 import os
 import shutil
 from collections.abc import Callable
-from typing import Any
 
 from trading_pipeline.errors import RunError, StageError, UsageError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.execute import execute_stage, stage_path
+from trading_pipeline.stages.records import RunRecord
 from trading_pipeline.stages.runs import STAGE_NAMES, create_run, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
 
 __all__ = ["check_symbols", "prepare_rerun", "remove_run", "run_inline", "start_run"]
 
-Watcher = Callable[[dict[str, Any]], None]
+Watcher = Callable[[RunRecord, int | None], None]
+"""Called with the current record and how many workers listen on the queue (None: inline)."""
 
 
 def check_symbols(settings: Settings, config: RunConfig) -> RunConfig:
@@ -51,8 +52,8 @@ def start_run(
     *,
     queued: bool,
     from_stage: str = "load",
-    rerun_of: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    rerun_of: RunRecord | None = None,
+) -> RunRecord:
     """Create the run, carrying over a rerun's earlier outputs.
 
     ``queued`` runs are handed to ``jobqueue.runs.enqueue_run`` next; others to ``run_inline``.
@@ -62,20 +63,20 @@ def start_run(
         config,
         mode="rq" if queued else "inline",
         from_stage=from_stage,
-        rerun_of=rerun_of["run_id"] if rerun_of else None,
+        rerun_of=rerun_of.run_id if rerun_of else None,
     )
-    run_id = record["run_id"]
+    run_id = record.run_id
     if rerun_of is not None and from_stage != STAGE_NAMES[0]:
         carry_over(settings, rerun_of, run_id, from_stage)
     return read_run(settings, run_id)
 
 
-def run_inline(settings: Settings, run_id: str, watch: Watcher | None = None) -> dict[str, Any]:
+def run_inline(settings: Settings, run_id: str, watch: Watcher | None = None) -> RunRecord:
     """Every pending stage, symbol after symbol, in this process: the same steps a worker runs."""
     record = read_run(settings, run_id)
-    for symbol, sym in record["symbols"].items():
+    for symbol, sym in record.symbols.items():
         for stage in STAGE_NAMES:
-            if sym["stages"][stage]["status"] != "pending":
+            if sym.stages[stage].status != "pending":
                 continue
             try:
                 execute_stage(settings, run_id, symbol, stage)
@@ -83,16 +84,16 @@ def run_inline(settings: Settings, run_id: str, watch: Watcher | None = None) ->
                 break  # recorded in run.json; this symbol stops, the others go on
             finally:
                 if watch:
-                    watch(read_run(settings, run_id))
+                    watch(read_run(settings, run_id), None)
     return read_run(settings, run_id)
 
 
-def prepare_rerun(settings: Settings, run_id: str, from_stage: str) -> tuple[RunConfig, dict[str, Any]]:
+def prepare_rerun(settings: Settings, run_id: str, from_stage: str) -> tuple[RunConfig, RunRecord]:
     """The old run's config, and per symbol what to carry over; refuses when earlier outputs are missing."""
     if from_stage not in STAGE_NAMES:
         raise UsageError(f"unknown stage {from_stage!r}; stages: {', '.join(STAGE_NAMES)}")
     old = read_run(settings, run_id)
-    config = RunConfig.model_validate(old["config"])
+    config = old.config
     earlier = STAGE_NAMES[: STAGE_NAMES.index(from_stage)]
     for symbol in config.symbols:
         for stage in earlier:
@@ -104,12 +105,12 @@ def prepare_rerun(settings: Settings, run_id: str, from_stage: str) -> tuple[Run
     return config, old
 
 
-def carry_over(settings: Settings, old: dict[str, Any], new_run_id: str, from_stage: str) -> None:
+def carry_over(settings: Settings, old: RunRecord, new_run_id: str, from_stage: str) -> None:
     """Link (or copy) earlier stage outputs into the new run and copy their records as 'reused'."""
     earlier = STAGE_NAMES[: STAGE_NAMES.index(from_stage)]
-    for symbol in old["symbols"]:
+    for symbol in old.symbols:
         for stage in earlier:
-            source = stage_path(settings, old["run_id"], symbol, stage)
+            source = stage_path(settings, old.run_id, symbol, stage)
             target = stage_path(settings, new_run_id, symbol, stage)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -117,12 +118,12 @@ def carry_over(settings: Settings, old: dict[str, Any], new_run_id: str, from_st
             except OSError:
                 shutil.copy2(source, target)
 
-    def reuse(record: dict[str, Any]) -> None:
-        for symbol, sym in record["symbols"].items():
-            previous = old["symbols"][symbol]
-            sym["inputs"] = previous.get("inputs", [])
+    def reuse(record: RunRecord) -> None:
+        for symbol, sym in record.symbols.items():
+            previous = old.symbols[symbol]
+            sym.inputs = list(previous.inputs)
             for stage in earlier:
-                sym["stages"][stage] = {**previous["stages"][stage], "status": "reused"}
+                sym.stages[stage] = previous.stages[stage].model_copy(update={"status": "reused"})
 
     update_run(settings, new_run_id, reuse)
 

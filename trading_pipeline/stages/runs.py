@@ -13,23 +13,32 @@ import json
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from trading_pipeline.clock import now_iso, utc_now
 from trading_pipeline.errors import RunError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
+from trading_pipeline.stages.records import (
+    FINISHED_STAGE,
+    TERMINAL_SYMBOL,
+    RunMode,
+    RunRecord,
+    StageRecord,
+    SymbolRecord,
+)
 from trading_pipeline.store import atomic_write_bytes, exclusive_lock
 
 __all__ = [
     "RUN_FILE",
     "STAGE_NAMES",
-    "TERMINAL_SYMBOL_STATES",
     "create_run",
     "is_finished",
     "list_runs",
     "new_run_id",
     "now_iso",
+    "parse_run",
     "progress",
     "read_run",
     "run_dir",
@@ -39,8 +48,6 @@ __all__ = [
 RUN_FILE = "run.json"
 LOCK_FILE = ".lock"
 STAGE_NAMES: tuple[str, ...] = ("load", "clean", "features", "labels", "splits")
-TERMINAL_SYMBOL_STATES = frozenset({"done", "failed"})
-"""A symbol is finished when done or failed; a run is finished when all its symbols are."""
 
 
 def new_run_id() -> str:
@@ -54,26 +61,24 @@ def run_dir(settings: Settings, run_id: str) -> Path:
     return settings.runs_dir / run_id
 
 
-def _blank_symbol(from_stage: str) -> dict[str, Any]:
+def _blank_symbol(from_stage: str) -> SymbolRecord:
     first = STAGE_NAMES.index(from_stage)
-    return {
-        "status": "pending",
-        "inputs": [],
-        "stages": {
-            name: {"status": "pending" if i >= first else "reused"} for i, name in enumerate(STAGE_NAMES)
-        },
-        "outputs": {},
-    }
+    return SymbolRecord(
+        stages={
+            name: StageRecord(status="pending" if i >= first else "reused")
+            for i, name in enumerate(STAGE_NAMES)
+        }
+    )
 
 
 def create_run(
     settings: Settings,
     config: RunConfig,
     *,
-    mode: str,
+    mode: RunMode,
     from_stage: str = "load",
     rerun_of: str | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Make the run folder and its first run.json; the id is retried until the folder is new."""
     settings.runs_dir.mkdir(parents=True, exist_ok=True)
     while True:
@@ -83,37 +88,39 @@ def create_run(
             break
         except FileExistsError:  # pragma: no cover - 32 random bits in the same second
             continue
-    record: dict[str, Any] = {
-        "run_id": run_id,
-        "created_at": now_iso(),
-        "finished_at": None,
-        "status": "queued",
-        "mode": mode,
-        "data_source": config.data_source,
-        "config": config.to_json(),
-        "rerun_of": rerun_of,
-        "from_stage": from_stage,
-        "stages": list(STAGE_NAMES),
-        "symbols": {symbol: _blank_symbol(from_stage) for symbol in config.symbols},
-        "failure": None,
-        "jobs": {},
-    }
+    record = RunRecord(
+        run_id=run_id,
+        created_at=now_iso(),
+        mode=mode,
+        data_source=config.data_source,
+        config=config,
+        rerun_of=rerun_of,
+        from_stage=from_stage,
+        stages=list(STAGE_NAMES),
+        symbols={symbol: _blank_symbol(from_stage) for symbol in config.symbols},
+    )
     _write(run_dir(settings, run_id), record)
     return record
 
 
-def read_run(settings: Settings, run_id: str) -> dict[str, Any]:
+def parse_run(text: str | bytes) -> RunRecord:
+    """A run.json's text as a record; raises ``ValueError`` (pydantic's) when it is not one."""
+    return RunRecord.model_validate_json(text)
+
+
+def read_run(settings: Settings, run_id: str) -> RunRecord:
     path = run_dir(settings, run_id) / RUN_FILE
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
+        return parse_run(path.read_bytes())
     except FileNotFoundError:
         raise RunError(
             f"no run {run_id!r} in {settings.runs_dir}; `pipeline status` lists the runs"
         ) from None
-    return data
+    except ValidationError as exc:
+        raise RunError(f"{path} is not a run record: {exc.errors()[0]['msg']}") from None
 
 
-def update_run(settings: Settings, run_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+def update_run(settings: Settings, run_id: str, change: Callable[[RunRecord], None]) -> RunRecord:
     """Apply ``change`` to the current record under the run's lock and write it atomically."""
     directory = run_dir(settings, run_id)
     if not directory.is_dir():
@@ -126,43 +133,43 @@ def update_run(settings: Settings, run_id: str, change: Callable[[dict[str, Any]
     return record
 
 
-def _write(directory: Path, record: dict[str, Any]) -> None:
-    atomic_write_bytes(directory / RUN_FILE, (json.dumps(record, indent=2, default=str) + "\n").encode())
+def _write(directory: Path, record: RunRecord) -> None:
+    atomic_write_bytes(directory / RUN_FILE, (json.dumps(record.to_json(), indent=2) + "\n").encode())
 
 
-def _derive_status(record: dict[str, Any]) -> None:
+def _derive_status(record: RunRecord) -> None:
     """queued -> running -> succeeded | failed; failed as soon as one symbol failed."""
-    states = [s["status"] for s in record["symbols"].values()]
-    finished = all(s in TERMINAL_SYMBOL_STATES for s in states)
+    states = [s.status for s in record.symbols.values()]
+    finished = all(s in TERMINAL_SYMBOL for s in states)
     if any(s == "failed" for s in states):
-        record["status"] = "failed"
+        record.status = "failed"
     elif finished:
-        record["status"] = "succeeded"
+        record.status = "succeeded"
     elif any(s != "pending" for s in states):
-        record["status"] = "running"
-    if finished and record.get("finished_at") is None:
-        record["finished_at"] = now_iso()
+        record.status = "running"
+    if finished and record.finished_at is None:
+        record.finished_at = now_iso()
 
 
-def is_finished(record: dict[str, Any]) -> bool:
-    return all(s["status"] in TERMINAL_SYMBOL_STATES for s in record["symbols"].values())
+def is_finished(record: RunRecord) -> bool:
+    return all(s.status in TERMINAL_SYMBOL for s in record.symbols.values())
 
 
-def list_runs(settings: Settings) -> list[dict[str, Any]]:
+def list_runs(settings: Settings) -> list[RunRecord]:
     """Every run's record, newest first; unreadable folders are skipped."""
     runs = []
     if settings.runs_dir.is_dir():
         for path in settings.runs_dir.glob(f"*/{RUN_FILE}"):
             with contextlib.suppress(OSError, ValueError):
-                runs.append(json.loads(path.read_text()))
-    return sorted(runs, key=lambda r: str(r.get("created_at", "")), reverse=True)
+                runs.append(parse_run(path.read_bytes()))
+    return sorted(runs, key=lambda r: r.created_at, reverse=True)
 
 
-def progress(record: dict[str, Any]) -> tuple[int, int]:
+def progress(record: RunRecord) -> tuple[int, int]:
     """(finished stage steps, all stage steps) over every symbol; reused stages count as finished."""
     done = total = 0
-    for symbol in record["symbols"].values():
-        for stage in symbol["stages"].values():
+    for symbol in record.symbols.values():
+        for stage in symbol.stages.values():
             total += 1
-            done += stage["status"] in ("done", "reused", "failed", "cancelled")
+            done += stage.status in FINISHED_STAGE
     return done, total

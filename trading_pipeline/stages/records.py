@@ -1,0 +1,117 @@
+"""The run record, ``runs/<run_id>/run.json``, as typed models: what the CLI, the workers and the UI read.
+
+Every run.json written since runs existed loads into these models (``tests/stages/fixtures`` holds one
+made by the first version): fields added later have defaults, and keys a reader does not know are
+ignored rather than refused, so an older reader can still show a newer run.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from trading_pipeline.stages.config import RunConfig
+
+__all__ = [
+    "COMPLETED_STAGE",
+    "FINISHED_STAGE",
+    "OPEN_STAGE",
+    "TERMINAL_SYMBOL",
+    "Failure",
+    "InputRef",
+    "OutputRef",
+    "RunMode",
+    "RunRecord",
+    "RunStatus",
+    "StageRecord",
+    "StageStatus",
+    "SymbolRecord",
+    "SymbolStatus",
+]
+
+StageStatus = Literal["pending", "queued", "running", "done", "failed", "cancelled", "reused"]
+SymbolStatus = Literal["pending", "running", "done", "failed"]
+RunStatus = Literal["queued", "running", "succeeded", "failed"]
+RunMode = Literal["rq", "inline"]
+
+COMPLETED_STAGE: frozenset[str] = frozenset({"done", "reused"})
+"""A stage whose output exists and the next stage may read."""
+FINISHED_STAGE: frozenset[str] = frozenset({"done", "reused", "failed", "cancelled"})
+"""A stage that will not change any more (progress counts these)."""
+OPEN_STAGE: frozenset[str] = frozenset({"queued", "running"})
+"""A stage handed to a worker and not yet recorded as finished."""
+TERMINAL_SYMBOL: frozenset[str] = frozenset({"done", "failed"})
+"""A symbol is finished when done or failed; a run is finished when all its symbols are."""
+
+
+class _Record(BaseModel):
+    # Mutable on purpose: ``update_run`` hands the record to a change function under the run's lock.
+    model_config = ConfigDict(extra="ignore")
+
+
+class InputRef(_Record):
+    """An ingested file the bars were read from, with its ledger content hash."""
+
+    path: str
+    sha256: str
+
+
+class OutputRef(_Record):
+    """A deliverable split file; ``path`` is relative to the runs folder."""
+
+    path: str
+    rows: int
+
+
+class Failure(_Record):
+    stage: str
+    symbol: str
+    reason: str
+
+
+class StageRecord(_Record):
+    """One (symbol, stage) step: its state, timing, row counts and the checks the stage reported."""
+
+    status: StageStatus = "pending"
+    started_at: str | None = None
+    finished_at: str | None = None
+    seconds: float | None = None
+    rows_in: int | None = None
+    rows_out: int | None = None
+    checks: dict[str, JsonValue] = Field(default_factory=dict)
+    reason: str | None = None
+
+
+class SymbolRecord(_Record):
+    status: SymbolStatus = "pending"
+    inputs: list[InputRef] = Field(default_factory=list)
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
+    outputs: dict[str, OutputRef] = Field(default_factory=dict)
+
+
+class RunRecord(_Record):
+    """Everything needed to trust and repeat a run; field meanings are in docs/pipeline.md."""
+
+    run_id: str
+    created_at: str
+    finished_at: str | None = None
+    status: RunStatus = "queued"
+    mode: RunMode
+    data_source: str
+    config: RunConfig
+    rerun_of: str | None = None
+    from_stage: str = "load"
+    stages: list[str]
+    symbols: dict[str, SymbolRecord]
+    failure: Failure | None = None
+    failures: list[Failure] = Field(default_factory=list)
+    jobs: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    def stage(self, symbol: str, stage: str) -> StageRecord:
+        return self.symbols[symbol].stages[stage]
+
+    def to_json(self) -> dict[str, JsonValue]:
+        """The record as run.json holds it (and as ``--json`` prints it)."""
+        data: dict[str, JsonValue] = self.model_dump(mode="json")
+        return data
