@@ -19,12 +19,14 @@ from cli.common import console, err_console, exits_cleanly, load_settings, print
 from jobqueue.connect import connect_settings, resolve_url
 from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.settings import Settings
-from trading_pipeline.stages.config import RunConfig, build_config
+from trading_pipeline.stages.config import TIMEFRAME_EXAMPLES, RunConfig, build_config
 from trading_pipeline.stages.records import COMPLETED_STAGE, TERMINAL_SYMBOL, RunRecord, StageRecord
 from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, list_runs, progress, read_run
 
 __all__ = ["register"]
+
+TIMEFRAMES = ", ".join(t for t in TIMEFRAME_EXAMPLES if t)
 
 Inline = Annotated[bool, typer.Option("--inline", help="Run in this process; needs no Redis or workers.")]
 Wait = Annotated[bool, typer.Option("--wait", help="Block with a progress bar until the run finishes.")]
@@ -40,10 +42,10 @@ def run(
         str | None, typer.Option("--data-source", help="Source id; default 'default' (data/raw).")
     ] = None,
     timeframe: Annotated[
-        str | None, typer.Option("--timeframe", help="Resample to e.g. 5min, 1h, 1d.")
+        str | None, typer.Option("--timeframe", help=f"Resample to e.g. {TIMEFRAMES}.")
     ] = None,
     horizons: Annotated[
-        str | None, typer.Option("--horizons", help="Label horizons in bars, e.g. 5,15,60.")
+        str | None, typer.Option("--horizons", help="Label horizons: bars (5,15,60) or durations (15min,1h).")
     ] = None,
     splits: Annotated[
         str | None, typer.Option("--splits", help="train,val,test ratios, e.g. 0.7,0.15,0.15.")
@@ -58,7 +60,17 @@ def run(
         float | None, typer.Option("--label-threshold", help="Flat band in vol*sqrt(h) units.")
     ] = None,
     min_class_share: Annotated[
-        float | None, typer.Option("--min-class-share", help="Fail when a label class is rarer.")
+        float | None, typer.Option("--min-class-share", help="Fail when a label class is rarer in train.")
+    ] = None,
+    max_gap: Annotated[
+        str | None,
+        typer.Option("--max-gap", help="Longer without bars is a break labels never cross: auto, none, 2h."),
+    ] = None,
+    bad_ticks: Annotated[
+        str | None, typer.Option("--bad-ticks", help="drop (default), flag or off: displaced bars in clean.")
+    ] = None,
+    partial_bars: Annotated[
+        str | None, typer.Option("--partial-bars", help="drop (default) or keep resampled bins cut short.")
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="run.toml; flags override it.")] = None,
     wait: Wait = False,
@@ -78,6 +90,9 @@ def run(
         session_tz=session_tz,
         label_threshold=label_threshold,
         min_class_share=min_class_share,
+        max_gap=max_gap,
+        bad_ticks=bad_ticks,
+        partial_bars=partial_bars,
     )
     cfg = check_symbols(settings, cfg)
     _launch(settings, cfg, wait=wait, inline=inline, as_json=as_json)
@@ -242,6 +257,7 @@ def _summary(record: RunRecord) -> dict[str, object]:
         "data_source": record.data_source,
         "symbols": list(record.symbols),
         "failure": record.failure.model_dump() if record.failure else None,
+        "warnings": {s: sym.warnings for s, sym in record.symbols.items() if sym.warnings},
     }
 
 
@@ -265,6 +281,16 @@ def _print_run(record: RunRecord) -> None:
             parts = ", ".join(f"{n} {o.rows:,}" for n, o in state.outputs.items())
             table.add_row("", "", "", "", "", f"outputs: {parts}")
     console.print(table)
+    plan = record.split_plan
+    if plan is not None:
+        console.print(
+            f"splits (all symbols): train {plan.train.start} .. {plan.train.end}, val {plan.val.start} .. "
+            f"{plan.val.end}, test {plan.test.start} ..; purge {plan.purge}",
+            highlight=False,
+        )
+    for sym, state in record.symbols.items():
+        for warning in state.warnings:
+            console.print(f"[yellow]warning[/] {escape(sym)}: {escape(warning)}", highlight=False)
     for failure in record.failures:
         console.print(
             f"[red]failed[/] {failure.stage} for {escape(failure.symbol)}: {escape(failure.reason)}",
@@ -272,12 +298,25 @@ def _print_run(record: RunRecord) -> None:
         )
 
 
+NOTES = (
+    "invalid_rows_dropped",
+    "breaks",
+    "warmup_rows_dropped",
+    "trailing_rows_dropped",
+    "crossing_break_dropped",
+    "label_overlap_purged",
+)
+"""The checks a person wants to see per stage, in the table's notes column."""
+
+
 def _note(stage: StageRecord) -> str:
-    """The one check a person wants to see per stage."""
-    for key in ("invalid_rows_dropped", "warmup_rows_dropped", "trailing_rows_dropped", "purge_bars"):
-        if key in stage.checks:
-            return f"{key.replace('_', ' ')}: {stage.checks[key]}"
-    return escape(stage.reason or "")
+    if stage.reason:
+        return escape(stage.reason)
+    notes = [f"{key.replace('_', ' ')}: {stage.checks[key]}" for key in NOTES if key in stage.checks]
+    ticks = stage.checks.get("bad_ticks")
+    if isinstance(ticks, dict) and ticks.get("count"):
+        notes.append(f"bad ticks {ticks['policy']}: {ticks['count']}")
+    return "; ".join(notes)
 
 
 def register(app: typer.Typer) -> None:

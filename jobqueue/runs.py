@@ -1,5 +1,12 @@
 """Research runs on RQ: one job per (symbol, stage) on the ``pipeline`` queue, chained with ``depends_on``.
 
+Each symbol's chain runs up to its labels. The splits jobs need the run's split plan, which needs every
+symbol's labels, so they are not queued with the chain: ``advance`` makes the plan and queues them once
+the last symbol's labels are settled. The job that settles them calls it, and so does every waiter's
+``reconcile``, so a worker that dies in between delays the splits by one poll at most. RQ's own
+multi-job dependencies are not used for this barrier: RQ keeps a job deferred forever when one of
+its dependencies is cancelled, which is exactly what a failed symbol's chain becomes.
+
 RQ leaves the dependents of a failed job deferred forever, so a failing stage cancels its own symbol's
 later jobs (``cancel_downstream``), and a waiter that finds a job RQ failed without the run knowing
 (its work horse was killed) records the failure itself (``reconcile``). Other symbols' chains are not
@@ -21,11 +28,13 @@ from jobqueue.names import DEAD_JOB_STATES, PIPELINE_QUEUE, SERIALIZER, STAGE_JO
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.execute import mark_failed
+from trading_pipeline.stages.planning import PLANNED_STAGE, plan_run
 from trading_pipeline.stages.records import OPEN_STAGE, TERMINAL_SYMBOL, RunRecord
 from trading_pipeline.stages.runner import Watcher, remove_run, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, read_run, update_run
 
 __all__ = [
+    "advance",
     "cancel_downstream",
     "pipeline_queue",
     "reconcile",
@@ -64,28 +73,35 @@ def start_queued_run(
     return read_run(settings, record.run_id)
 
 
+def _enqueue(
+    queue: Queue, settings: Settings, run_id: str, symbol: str, stage: str, parent: Job | None
+) -> Job:
+    return queue.enqueue(
+        STAGE_JOB,
+        kwargs={"run_id": run_id, "symbol": symbol, "stage": stage},
+        job_id=stage_job_id(run_id, symbol, stage),
+        depends_on=parent,
+        result_ttl=settings.result_ttl_s,
+        failure_ttl=settings.failure_ttl_s,
+        description=f"{stage} {symbol} ({run_id})",
+        meta={"run_id": run_id, "symbol": symbol, "stage": stage, "status": "queued", "percent": 0},
+    )
+
+
 def submit_run(connection: redis.Redis, settings: Settings, run_id: str) -> dict[str, dict[str, str]]:
-    """Enqueue every pending stage of every symbol; each stage depends on the one before it."""
+    """Enqueue each symbol's pending stages up to its labels, each depending on the one before; the
+    splits follow through ``advance`` (at once when the labels are reused from an earlier run)."""
     record = read_run(settings, run_id)
     queue = pipeline_queue(connection, settings)
+    chain = STAGE_NAMES[: STAGE_NAMES.index(PLANNED_STAGE)]
     jobs: dict[str, dict[str, str]] = {}
     for symbol, sym in record.symbols.items():
         parent: Job | None = None
         jobs[symbol] = {}
-        for stage in STAGE_NAMES:
-            if sym.stages[stage].status != "pending":
-                continue
-            parent = queue.enqueue(
-                STAGE_JOB,
-                kwargs={"run_id": run_id, "symbol": symbol, "stage": stage},
-                job_id=stage_job_id(run_id, symbol, stage),
-                depends_on=parent,
-                result_ttl=settings.result_ttl_s,
-                failure_ttl=settings.failure_ttl_s,
-                description=f"{stage} {symbol} ({run_id})",
-                meta={"run_id": run_id, "symbol": symbol, "stage": stage, "status": "queued", "percent": 0},
-            )
-            jobs[symbol][stage] = parent.id
+        for stage in chain:
+            if sym.stages[stage].status == "pending":
+                parent = _enqueue(queue, settings, run_id, symbol, stage, parent)
+                jobs[symbol][stage] = parent.id
 
     def store(r: RunRecord) -> None:
         r.jobs = jobs
@@ -94,7 +110,32 @@ def submit_run(connection: redis.Redis, settings: Settings, run_id: str) -> dict
                 r.stage(symbol, stage).status = "queued"
 
     update_run(settings, run_id, store)
-    return jobs
+    advance(connection, settings, run_id)
+    return read_run(settings, run_id).jobs
+
+
+def advance(connection: redis.Redis, settings: Settings, run_id: str) -> list[str]:
+    """Once every symbol's labels are settled: make the split plan and queue each waiting symbol's
+    splits job. Safe to call any time from any process; returns the symbols it queued."""
+    if plan_run(settings, run_id).split_plan is None:
+        return []
+    queue = pipeline_queue(connection, settings)
+    queued: list[str] = []
+
+    def claim(r: RunRecord) -> None:
+        # Under the run's lock, so two callers never queue the same symbol; the enqueue happens here
+        # too, so a waiter never sees a claimed job that is not in Redis yet.
+        for symbol, sym in r.symbols.items():
+            step = sym.stages[PLANNED_STAGE]
+            if step.status != "pending" or sym.status == "failed" or PLANNED_STAGE in r.jobs.get(symbol, {}):
+                continue
+            job = _enqueue(queue, settings, run_id, symbol, PLANNED_STAGE, None)
+            r.jobs.setdefault(symbol, {})[PLANNED_STAGE] = job.id
+            step.status = "queued"
+            queued.append(symbol)
+
+    update_run(settings, run_id, claim)
+    return queued
 
 
 def cancel_downstream(connection: redis.Redis, run_id: str, symbol: str, stage: str) -> list[str]:
@@ -118,20 +159,25 @@ def reconcile(connection: redis.Redis, settings: Settings, run_id: str) -> None:
         for stage, job_id in stages.items():
             if sym.stages[stage].status not in OPEN_STAGE:
                 continue
-            status, reason = _job_state(connection, job_id)
+            status, _ = _job_state(connection, job_id)
             if status in DEAD_JOB_STATES or status is None:
                 update_run(
                     settings,
                     run_id,
-                    functools.partial(_fail_if_open, symbol=symbol, stage=stage, reason=reason),
+                    functools.partial(_fail_if_dead, connection, symbol=symbol, stage=stage, job_id=job_id),
                 )
                 cancel_downstream(connection, run_id, symbol, stage)
                 break
+    advance(connection, settings, run_id)
 
 
-def _fail_if_open(record: RunRecord, symbol: str, stage: str, reason: str) -> None:
-    """Under the lock, on the fresh record: the stage's own handler may have written first."""
-    if record.stage(symbol, stage).status in OPEN_STAGE:
+def _fail_if_dead(connection: redis.Redis, record: RunRecord, symbol: str, stage: str, job_id: str) -> None:
+    """Under the lock, on the fresh record and a fresh look at RQ: the stage's own handler may have
+    written first, or the job may have been queued a moment ago."""
+    if record.stage(symbol, stage).status not in OPEN_STAGE:
+        return
+    status, reason = _job_state(connection, job_id)
+    if status in DEAD_JOB_STATES or status is None:
         mark_failed(record, symbol, stage, reason)
 
 

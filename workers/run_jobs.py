@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from rq import get_current_job
 
-from jobqueue.runs import cancel_downstream
+from jobqueue.runs import advance, cancel_downstream
 from trading_pipeline.settings import get_settings
 from trading_pipeline.stages.execute import execute_stage
 
 __all__ = ["run_stage"]
+
+LABELS = "labels"
+"""The last stage before the run's split plan: finishing it may make the plan due."""
 
 
 def run_stage(run_id: str, symbol: str, stage: str) -> dict[str, float]:
@@ -31,5 +34,8 @@ def run_stage(run_id: str, symbol: str, stage: str) -> dict[str, float]:
     except Exception:
         if job is not None:
             cancel_downstream(job.connection, run_id, symbol, stage)
+            advance(job.connection, settings, run_id)  # this symbol is settled: the plan may be due
         raise
+    if job is not None and stage == LABELS:
+        advance(job.connection, settings, run_id)
     return {"rows_in": result.rows_in, "rows_out": result.rows_out, "seconds": result.seconds}

@@ -62,10 +62,10 @@ def test_inline_run_succeeds_and_status_lists_it(cli: Callable[..., Any]) -> Non
 
 
 def test_a_failed_run_exits_1(cli: Callable[..., Any]) -> None:
-    """A label class under the configured share fails the run: exit 1 with stage and symbol."""
+    """A label class under the configured share of train fails the run: exit 1 with stage and symbol."""
     result = cli("run", "--symbols", "MES", "--inline", "--min-class-share", "0.6")
     assert result.exit_code == 1
-    assert "failed labels for MES" in result.output
+    assert "failed splits for MES" in result.output and "train rows" in result.output
 
 
 def test_rerun_from_stage_makes_a_new_run(cli: Callable[..., Any]) -> None:

@@ -14,7 +14,13 @@ def test_defaults_are_the_documented_standard_set() -> None:
     """No file and no flags give horizons 5,15,60 and a 70/15/15 split."""
     config = build_config()
     assert config.horizons == (5, 15, 60) and config.splits == (0.7, 0.15, 0.15)
-    assert config.data_source == "default" and config.purge_bars == 60
+    assert config.data_source == "default" and config.purge_ns(60_000_000_000) == 3_600_000_000_000
+    assert (config.max_gap, config.bad_ticks, config.partial_bars, config.calendar) == (
+        "auto",
+        "drop",
+        "drop",
+        "utc",
+    )
 
 
 def test_ratios_must_sum_to_one() -> None:

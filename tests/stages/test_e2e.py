@@ -135,19 +135,33 @@ def test_runs_are_deterministic_across_workers_and_inline(settings: Settings, en
 
 @pytest.mark.usefixtures("workers")
 def test_a_failing_stage_fails_the_run_without_hanging(
-    settings: Settings, env: dict[str, str], redis_url: str, trending: Callable[..., pd.DataFrame]
+    settings: Settings, env: dict[str, str], redis_url: str
 ) -> None:
-    """MGC lacks 'down' labels: exit 1 with stage, symbol and reason; MES finishes; nothing stays deferred."""
-    _ingest(settings, env, {"MES": make_bars(4000, seed=11), "MGC": trending(4000)})
+    """MGC is too short for the features: exit 1 with stage, symbol and reason; its later jobs are
+    cancelled; MES still gets its splits from a plan made of its own bars; nothing stays deferred."""
+    _ingest(settings, env, {"MES": make_bars(4000, seed=11), "MGC": make_bars(50, seed=12)})
     code, record = _run(env, "--wait")
     assert code == 1 and record["status"] == "failed"
-    assert record["failure"]["stage"] == "labels" and record["failure"]["symbol"] == "MGC"
-    assert "class 'down'" in record["failure"]["reason"]
-    assert record["symbols"]["MES"]["status"] == "done"
+    assert record["failure"]["stage"] == "features" and record["failure"]["symbol"] == "MGC"
+    assert "warm-up" in record["failure"]["reason"]
+    assert record["symbols"]["MES"]["status"] == "done" and record["split_plan"]["symbols"] == ["MES"]
+    assert "splits" not in record["jobs"]["MGC"]
     connection = redis.Redis.from_url(redis_url)
-    splits_job = Job.fetch(record["jobs"]["MGC"]["splits"], connection=connection, serializer=SERIALIZER)
-    assert splits_job.get_status() == "canceled"
+    labels_job = Job.fetch(record["jobs"]["MGC"]["labels"], connection=connection, serializer=SERIALIZER)
+    assert labels_job.get_status() == "canceled"
     assert DeferredJobRegistry(PIPELINE_QUEUE, connection=connection).get_job_ids(cleanup=False) == []
+
+
+@pytest.mark.usefixtures("workers")
+def test_a_class_share_below_the_minimum_on_train_fails_the_symbol(
+    settings: Settings, env: dict[str, str], trending: Callable[..., pd.DataFrame]
+) -> None:
+    """MGC lacks 'down' labels in train: its splits job fails with the reason; MES finishes."""
+    _ingest(settings, env, {"MES": make_bars(4000, seed=11), "MGC": trending(4000)})
+    code, record = _run(env, "--wait")
+    assert code == 1 and record["failure"]["stage"] == "splits" and record["failure"]["symbol"] == "MGC"
+    assert "class 'down'" in record["failure"]["reason"] and "train rows" in record["failure"]["reason"]
+    assert record["symbols"]["MES"]["status"] == "done"
 
 
 def test_waiting_notices_jobs_that_vanished_from_redis(

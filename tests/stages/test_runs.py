@@ -54,7 +54,9 @@ def test_run_json_records_lineage_config_and_stage_timings(settings: Settings) -
     assert record.config.timeframe == "5min" and record.data_source == "default"
     stages = record.symbols["MES"].stages
     assert all(s.status == "done" and s.seconds is not None and s.seconds >= 0 for s in stages.values())
-    assert stages["clean"].rows_out == 600 and "distribution" in stages["labels"].checks
+    assert stages["clean"].rows_out == 600 and "class_shares" in stages["splits"].checks
+    assert record.split_plan is not None and record.split_plan.symbols == ["MES", "MGC"]
+    assert record.time_basis["calendar"] == "utc"
 
 
 @pytest.mark.usefixtures("two_symbols")
@@ -88,14 +90,13 @@ def test_rerun_from_a_stage_reuses_earlier_outputs(settings: Settings) -> None:
 def test_a_failing_symbol_fails_the_run_and_the_others_finish(
     settings: Settings, ingest: Callable[[str, pd.DataFrame], Path], trending: Callable[..., pd.DataFrame]
 ) -> None:
-    """MGC's labels miss the 'down' class: the run fails naming stage, symbol and reason; MES completes."""
+    """MGC's train split lacks 'down' labels: the run fails naming stage, symbol and reason; MES ends."""
     ingest("MES", make_bars(3000, seed=1))
     ingest("MGC", trending(3000))
     record = _run(settings)
     assert record.status == "failed" and record.failure is not None
-    assert record.failure.stage == "labels" and record.failure.symbol == "MGC"
-    assert "class 'down'" in record.failure.reason
-    assert record.stage("MGC", "splits").status == "cancelled"
+    assert record.failure.stage == "splits" and record.failure.symbol == "MGC"
+    assert "class 'down'" in record.failure.reason and "train rows" in record.failure.reason
     assert record.symbols["MES"].status == "done"
 
 

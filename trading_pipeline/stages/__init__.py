@@ -12,14 +12,8 @@ from trading_pipeline.stages.base import Stage, StageContext, StageFn
 from trading_pipeline.stages.config import RunConfig, build_config, parse_timeframe
 from trading_pipeline.stages.execute import STAGES, execute_stage, read_frame, stage_path
 from trading_pipeline.stages.features import compute_features, feature_columns, features
-from trading_pipeline.stages.labels import (
-    CLASS_NAMES,
-    SPLIT_NAMES,
-    label_columns,
-    labels,
-    split_sizes,
-    splits,
-)
+from trading_pipeline.stages.labels import CLASS_NAMES, label_columns, labels
+from trading_pipeline.stages.planning import plan_run
 from trading_pipeline.stages.records import (
     Failure,
     InputRef,
@@ -31,6 +25,7 @@ from trading_pipeline.stages.records import (
 from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, list_runs, new_run_id, parse_run, read_run, run_dir
 from trading_pipeline.stages.source import BarLoader, InputFile, open_loader
+from trading_pipeline.stages.splits import SPLIT_NAMES, split_sizes, splits
 
 __all__ = [
     "CLASS_NAMES",
@@ -64,6 +59,7 @@ __all__ = [
     "open_loader",
     "parse_run",
     "parse_timeframe",
+    "plan_run",
     "prepare_rerun",
     "read_frame",
     "read_run",

@@ -2,7 +2,8 @@
 
 Resampling is done with numpy ``reduceat`` over the sorted bars rather than ``DataFrame.resample``:
 only bins that hold at least one bar exist (no empty bars are invented, so nothing has to be dropped
-again) and 2M rows aggregate in a few tens of milliseconds.
+again) and 2M rows aggregate in a few tens of milliseconds. Clean bars carry ``close_time`` (when the
+bar's values are known) and ``gap_before`` (the bar follows a break, see ``stages.gaps``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import pandas as pd
 
 from trading_pipeline.schema import BAR_COLUMNS, PRICE_COLUMNS, REQUIRED_COLUMNS
 from trading_pipeline.stages.base import StageContext
+from trading_pipeline.stages.gaps import breaks
+from trading_pipeline.stages.ticks import MAX_LISTED, bad_tick_mask
 
-__all__ = ["clean", "load", "resample_bars", "session_mask", "valid_rows"]
+__all__ = ["BAD_TICK_FLAG", "bin_coverage", "clean", "load", "resample_bars", "session_mask", "valid_rows"]
 
 INVALID_FLAG = "invalid"
 """A boolean column a validator may add; rows where it is true are dropped by `clean`."""
+BAD_TICK_FLAG = "bad_tick"
+"""With ``bad_ticks = "flag"``, bad ticks stay in the data and this column marks them (and their bins)."""
 
 
 def load(_frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
@@ -82,6 +87,14 @@ def native_interval(times: pd.Series) -> pd.Timedelta:
     return pd.Timedelta(int(np.median(np.diff(times.to_numpy("datetime64[ns]").astype("int64")))), "ns")
 
 
+def _bins(open_ns: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Epoch-aligned bin keys of sorted bar opens, and the first and last row of each bin."""
+    keys = open_ns // step * step
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:] - 1, len(keys) - 1]
+    return keys[starts], starts, ends
+
+
 def resample_bars(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     """OHLCV bars aggregated into ``timeframe`` bins aligned to the Unix epoch (UTC), labelled by open.
 
@@ -89,17 +102,14 @@ def resample_bars(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     Bins are epoch-aligned so a bin's edges never depend on where the data happens to start.
     """
     step = int(pd.Timedelta(timeframe).value)
-    ns = frame["datetime"].to_numpy("datetime64[ns]").astype("int64")
-    keys = ns // step * step
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    ends = np.r_[starts[1:] - 1, len(keys) - 1]
+    keys, starts, ends = _bins(frame["datetime"].to_numpy("datetime64[ns]").astype("int64"), step)
     volume = frame["volume"].to_numpy("float64")
     present = ~np.isnan(volume)
     summed = np.add.reduceat(np.where(present, volume, 0.0), starts)
     counts = np.add.reduceat(present.astype(np.int64), starts)
     return pd.DataFrame(
         {
-            "datetime": pd.to_datetime(keys[starts], utc=True).as_unit("ns"),
+            "datetime": pd.to_datetime(keys, utc=True).as_unit("ns"),
             "open": frame["open"].to_numpy("float64")[starts],
             "high": np.maximum.reduceat(frame["high"].to_numpy("float64"), starts),
             "low": np.minimum.reduceat(frame["low"].to_numpy("float64"), starts),
@@ -109,8 +119,76 @@ def resample_bars(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     )
 
 
+def bin_coverage(
+    open_ns: np.ndarray, native_ns: int, step: int, gap_before: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(complete, bar_minutes) per bin of ``step`` over native bars ``native_ns`` apart.
+
+    A bin is partial when the data, a break or a session boundary cuts it: its first bar opens after
+    the bin starts and a break (or the start of the data) comes right before that bar, or its last
+    bar closes before the bin ends and a break (or the end of the data) follows. Quiet minutes
+    inside a bin (no bar, but no break either) do not make it partial: an illiquid contract that
+    did not trade for three minutes still covered the hour. ``bar_minutes`` is the minutes of data.
+    """
+    keys, starts, ends = _bins(open_ns, step)
+    follows_break = np.r_[gap_before[1:], True]
+    late_start = (open_ns[starts] > keys) & (gap_before[starts] | (starts == 0))
+    early_end = (open_ns[ends] + native_ns < keys + step) & follows_break[ends]
+    minutes = (ends - starts + 1) * (native_ns / 60e9)
+    return ~(late_start | early_end), minutes
+
+
+def _resample(out: pd.DataFrame, ctx: StageContext, native_ns: int, gap_before: np.ndarray) -> pd.DataFrame:
+    """Resample to the run's timeframe, dropping (or flagging) bins that a break or an edge cuts."""
+    cfg = ctx.config
+    assert cfg.timeframe is not None
+    step = int(pd.Timedelta(cfg.timeframe).value)
+    open_ns = out["datetime"].to_numpy("datetime64[ns]").astype("int64")
+    complete, minutes = bin_coverage(open_ns, native_ns, step, gap_before)
+    bars = resample_bars(out, cfg.timeframe)
+    if BAD_TICK_FLAG in out.columns:
+        _, starts, _ = _bins(open_ns, step)
+        bars[BAD_TICK_FLAG] = np.maximum.reduceat(out[BAD_TICK_FLAG].to_numpy(np.int8), starts).astype(bool)
+    partial = int((~complete).sum())
+    ctx.checks["partial_bars"] = {"policy": cfg.partial_bars, "count": partial}
+    if cfg.partial_bars == "keep":
+        bars["bar_minutes"], bars["complete"] = minutes, complete
+    elif partial:
+        bars = bars.loc[complete].reset_index(drop=True)
+    return bars
+
+
+def _breaks(out: pd.DataFrame, ctx: StageContext, bar_ns: int) -> np.ndarray:
+    open_ns = out["datetime"].to_numpy("datetime64[ns]").astype("int64")
+    extra = ctx.sessions.boundaries(ctx.symbol, open_ns) if ctx.sessions is not None else None
+    return breaks(open_ns, open_ns + bar_ns, ctx.config.gap_ns(bar_ns), extra)
+
+
+def _bad_ticks(out: pd.DataFrame, ctx: StageContext, native_ns: int) -> pd.DataFrame:
+    """Find bad ticks; drop or flag them per the run's policy, and list each in the checks."""
+    cfg = ctx.config
+    if cfg.bad_ticks == "off":
+        return out
+    gap_before = _breaks(out, ctx, native_ns)
+    bad, reference = bad_tick_mask(out, gap_before, cfg.bad_tick_window, cfg.bad_tick_threshold)
+    rows = np.flatnonzero(bad)
+    times = out["datetime"].to_numpy("datetime64[ns]")[rows[:MAX_LISTED]]
+    closes = out["close"].to_numpy("float64")[rows[:MAX_LISTED]]
+    listed = [
+        {"time": str(pd.Timestamp(t, tz="UTC")), "close": float(c), "reference": round(float(r), 10)}
+        for t, c, r in zip(times, closes, reference[rows[:MAX_LISTED]], strict=True)
+    ]
+    ctx.checks["bad_ticks"] = {"policy": cfg.bad_ticks, "count": len(rows), "listed": listed}
+    if len(rows):
+        done = "dropped" if cfg.bad_ticks == "drop" else "flagged in the bad_tick column"
+        ctx.warn(f"{len(rows)} bad tick{'s' if len(rows) > 1 else ''} {done}, first at {listed[0]['time']}")
+    if cfg.bad_ticks == "flag":
+        return out.assign(**{BAD_TICK_FLAG: bad})
+    return out.loc[~bad].reset_index(drop=True) if len(rows) else out
+
+
 def clean(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
-    """Drop invalid rows, keep the session, resample; extras are dropped (features use OHLCV only)."""
+    """Drop invalid rows, keep the session, filter bad ticks, resample; mark close times and breaks."""
     cfg = ctx.config
     ok = valid_rows(frame)
     ctx.checks["invalid_rows_dropped"] = int((~ok).sum())
@@ -120,17 +198,31 @@ def clean(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
         keep = session_mask(out["datetime"], cfg.session, cfg.session_tz)
         ctx.checks["outside_session_dropped"] = int((~keep).sum())
         out = out.loc[keep]
+    out = out.reset_index(drop=True)
+    if len(out) < 2:
+        ctx.fail(f"{len(out)} bars left after dropping invalid rows and the session: need at least 2")
     native = native_interval(out["datetime"])
     ctx.checks["input_interval"] = str(native)
+    bar = native
     if cfg.timeframe:
         target = pd.Timedelta(cfg.timeframe)
         if native > target:
             ctx.fail(f"cannot resample {native} bars to the shorter timeframe {cfg.timeframe}")
-        if native > pd.Timedelta(0) and target.value % native.value:
+        if target.value % native.value:
             ctx.fail(f"timeframe {cfg.timeframe} is not a whole multiple of the {native} input bars")
-        if target > native:
-            out = resample_bars(out, cfg.timeframe)
+        bar = target
+    out = _bad_ticks(out, ctx, native.value)
+    if bar > native:
+        out = _resample(out, ctx, native.value, _breaks(out, ctx, native.value))
+    elif cfg.partial_bars == "keep":
+        out = out.assign(bar_minutes=native.value / 60e9, complete=True)
     if out.empty:
         ctx.fail("no bars left after cleaning")
+    out["close_time"] = out["datetime"] + bar
+    out["gap_before"] = _breaks(out, ctx, bar.value)
+    gap = cfg.gap_ns(bar.value)
+    ctx.checks["bar_interval"] = str(bar)
+    ctx.checks["max_gap"] = "none" if gap is None else str(pd.Timedelta(gap, "ns"))
+    ctx.checks["breaks"] = int(out["gap_before"].sum())
     ctx.checks["rows"] = len(out)
-    return out.reset_index(drop=True)
+    return out

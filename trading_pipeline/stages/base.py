@@ -14,6 +14,8 @@ import pandas as pd
 
 from trading_pipeline.errors import StageError
 from trading_pipeline.stages.config import RunConfig
+from trading_pipeline.stages.gaps import SessionBoundaries
+from trading_pipeline.stages.records import SplitPlan
 from trading_pipeline.stages.source import BarLoader, InputFile
 
 __all__ = ["Stage", "StageContext", "StageFn"]
@@ -23,7 +25,10 @@ __all__ = ["Stage", "StageContext", "StageFn"]
 class StageContext:
     """What a stage may know besides its input frame.
 
-    ``checks`` collects each stage's check results for run.json; ``inputs`` is the lineage `load` records.
+    ``checks`` collects each stage's check results for run.json; ``warnings`` the doubts every view
+    shows; ``inputs`` is the lineage `load` records. ``sessions`` is the symbol's trading calendar when
+    one is known (breaks then include its session boundaries); ``plan`` is the run's split plan, which
+    the `splits` stage needs.
     """
 
     symbol: str
@@ -31,7 +36,13 @@ class StageContext:
     stage: str = ""
     loader: BarLoader | None = None
     checks: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     inputs: list[InputFile] = field(default_factory=list)
+    sessions: SessionBoundaries | None = None
+    plan: SplitPlan | None = None
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
 
     def fail(self, reason: str) -> NoReturn:
         """Stop the run for this symbol; the message names stage, symbol and reason."""

@@ -10,14 +10,32 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trading_pipeline.errors import ConfigError
 from trading_pipeline.names import SYMBOL_RE
 
-__all__ = ["RunConfig", "build_config", "parse_timeframe"]
+__all__ = [
+    "AUTO_GAP_BARS",
+    "TIMEFRAME_EXAMPLES",
+    "Horizon",
+    "RunConfig",
+    "build_config",
+    "horizon_name",
+    "horizon_ns",
+    "parse_timeframe",
+    "time_basis",
+]
+
+Horizon = int | str
+"""A label horizon: a whole number of bars (5), or a clock duration as a pandas alias ('15min', '1h')."""
+AUTO_GAP_BARS = 10
+"""``max_gap = "auto"``: a gap is a break when more than this many bar intervals pass without a bar."""
+TIMEFRAME_EXAMPLES: tuple[str | None, ...] = (None, "5min", "15min", "1h", "4h", "1d")
+"""Timeframes the CLI help names (None: keep the input bars); the causality test runs each."""
 
 _TIMEFRAME = re.compile(r"^(\d+)\s*(s|sec|min|m|t|h|hr|d|day)$", re.IGNORECASE)
 _UNITS = {
@@ -59,7 +77,9 @@ class RunConfig(BaseModel):
         default=None, description="'HH:MM-HH:MM' kept, in session_tz; may wrap midnight."
     )
     session_tz: str = "UTC"
-    horizons: tuple[int, ...] = Field(default=(5, 15, 60), description="Label horizons, in bars.")
+    horizons: tuple[Horizon, ...] = Field(
+        default=(5, 15, 60), description="Label horizons: bars (5) or clock durations ('15min', '1h')."
+    )
     splits: tuple[float, float, float] = (0.7, 0.15, 0.15)
     return_lookbacks: tuple[int, ...] = Field(
         default=(1, 5, 15, 60), description="Log-return lookbacks, bars."
@@ -71,7 +91,26 @@ class RunConfig(BaseModel):
     label_threshold: float = Field(
         default=0.5, ge=0, description="Flat band half-width in units of vol * sqrt(horizon)."
     )
-    min_class_share: float = Field(default=0.05, ge=0, lt=1, description="Each label class must reach this.")
+    min_class_share: float = Field(
+        default=0.05, ge=0, lt=1, description="Each label class must reach this share of the train split."
+    )
+    max_gap: str = Field(
+        default="auto",
+        description="A longer stretch without bars is a break labels never cross: a duration, "
+        f"'auto' ({AUTO_GAP_BARS} bar intervals) or 'none'.",
+    )
+    bad_ticks: Literal["drop", "flag", "off"] = Field(
+        default="drop", description="Bars displaced from both the last close and the rolling median."
+    )
+    bad_tick_window: int = Field(default=60, ge=5, description="Bars in the rolling median and MAD.")
+    bad_tick_threshold: float = Field(default=10.0, gt=0, description="Robust sigmas a bad tick lies away.")
+    partial_bars: Literal["drop", "keep"] = Field(
+        default="drop", description="Resampled bins cut short by a break or the data's edge."
+    )
+    calendar: Literal["utc"] = Field(
+        default="utc",
+        description="Day and time-of-day basis: 'utc' bins days and encodes time of day in UTC.",
+    )
 
     @field_validator("symbols", mode="before")
     @classmethod
@@ -92,19 +131,42 @@ class RunConfig(BaseModel):
             )
         return value
 
-    @field_validator("horizons", "return_lookbacks", mode="before")
+    @field_validator("return_lookbacks", mode="before")
     @classmethod
     def _split_ints(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [v for v in value.split(",") if v.strip()]
         return value
 
-    @field_validator("horizons", "return_lookbacks")
+    @field_validator("horizons", mode="before")
+    @classmethod
+    def _horizons(cls, value: Any) -> tuple[Horizon, ...]:
+        if isinstance(value, str | int):
+            value = [v for v in str(value).split(",") if v.strip()]
+        parsed = [_horizon(v) for v in value]
+        if not parsed or any(isinstance(v, int) and v <= 0 for v in parsed):
+            raise ValueError("needs one or more positive bar counts or durations, e.g. 5,15,60 or 15min,1h")
+        bars = sorted({v for v in parsed if isinstance(v, int)})
+        durations = sorted({v for v in parsed if isinstance(v, str)}, key=lambda v: pd.Timedelta(v))
+        return (*bars, *durations)
+
+    @field_validator("return_lookbacks")
     @classmethod
     def _positive_sorted(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if not value or any(v <= 0 for v in value):
             raise ValueError("needs one or more positive whole numbers of bars, e.g. 5,15,60")
         return tuple(sorted(set(value)))
+
+    @field_validator("max_gap")
+    @classmethod
+    def _max_gap(cls, value: str) -> str:
+        text = str(value).strip().lower()
+        if text in ("auto", "none"):
+            return text
+        try:
+            return parse_timeframe(text)
+        except ConfigError:
+            raise ValueError("must be 'auto', 'none' or a duration such as 30min or 2h") from None
 
     @field_validator("splits", mode="before")
     @classmethod
@@ -153,13 +215,56 @@ class RunConfig(BaseModel):
             raise ValueError("data_source must not be empty")
         return self
 
-    @property
-    def purge_bars(self) -> int:
-        """Bars left out between splits: the longest label looks this far ahead."""
-        return max(self.horizons)
+    def purge_ns(self, bar_ns: int) -> int:
+        """Time left out between splits: the longest label looks this far ahead of a bar's close."""
+        return max(horizon_ns(h, bar_ns) for h in self.horizons)
+
+    def gap_ns(self, bar_ns: int) -> int | None:
+        """The longest stretch without bars that is no break, for bars ``bar_ns`` apart (None: no limit)."""
+        if self.max_gap == "none":
+            return None
+        if self.max_gap == "auto":
+            return AUTO_GAP_BARS * bar_ns
+        return int(pd.Timedelta(self.max_gap).value)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def _horizon(value: Any) -> Horizon:
+    """5 and '5' are bars; '15min' and '1h' are durations (normalised like a timeframe)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a horizon")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        return parse_timeframe(text)
+    except ConfigError:
+        raise ValueError(f"{text!r} is neither a number of bars nor a duration such as 15min or 1h") from None
+
+
+def horizon_name(horizon: Horizon) -> str:
+    """The suffix of the horizon's columns: label_5, fwd_ret_15min."""
+    return str(horizon)
+
+
+def horizon_ns(horizon: Horizon, bar_ns: int) -> int:
+    """The horizon as a duration, for bars ``bar_ns`` apart."""
+    return horizon * bar_ns if isinstance(horizon, int) else int(pd.Timedelta(horizon).value)
+
+
+def time_basis(config: RunConfig) -> dict[str, str]:
+    """How the run reads days and times of day, stated in run.json so no reader has to guess."""
+    return {
+        "calendar": config.calendar,
+        "days": "UTC calendar days: daily bins run 00:00-24:00 UTC, aligned to the Unix epoch",
+        "time_of_day": "tod_sin/tod_cos: the UTC minute of the bar's open, not exchange or session time",
+        "day_of_week": "dow_sin/dow_cos: the UTC weekday of the bar's open",
+        "sessions": "none: breaks come from gaps in time only (no session calendar is applied)",
+    }
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from trading_pipeline.settings import Settings
 from trading_pipeline.stages.bars import clean, load
 from trading_pipeline.stages.base import Stage, StageContext
 from trading_pipeline.stages.features import features
-from trading_pipeline.stages.labels import SPLIT_NAMES, labels, splits
+from trading_pipeline.stages.labels import labels
 from trading_pipeline.stages.records import (
     COMPLETED_STAGE,
     Failure,
@@ -34,6 +34,7 @@ from trading_pipeline.stages.records import (
 )
 from trading_pipeline.stages.runs import STAGE_NAMES, now_iso, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
+from trading_pipeline.stages.splits import SPLIT_NAMES, splits
 from trading_pipeline.store import atomic_writer
 
 __all__ = [
@@ -50,8 +51,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("load", load, "bars of the symbol from the data source"),
     Stage("clean", clean, "drop invalid rows, session filter, resample"),
     Stage("features", features, "causal features; warm-up rows dropped"),
-    Stage("labels", labels, "forward returns and up/flat/down classes; distribution check"),
-    Stage("splits", splits, "chronological train/val/test with purge gaps"),
+    Stage("labels", labels, "forward returns and up/flat/down classes; labels crossing a break dropped"),
+    Stage("splits", splits, "the run's train/val/test instants, exact purge; class shares judged on train"),
 )
 assert tuple(s.name for s in STAGES) == STAGE_NAMES
 
@@ -66,6 +67,7 @@ class StageResult:
     rows_in: int
     rows_out: int
     checks: dict[str, object]
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     inputs: list[InputRef] | None = None
     outputs: dict[str, OutputRef] | None = None
@@ -129,7 +131,7 @@ def execute_stage(
 
 def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> StageResult:
     run_id, stage = record.run_id, STAGES[index]
-    ctx = StageContext(symbol=symbol, config=record.config, stage=stage.name)
+    ctx = StageContext(symbol=symbol, config=record.config, stage=stage.name, plan=record.split_plan)
     if index == 0:
         ctx.loader = open_loader(settings, record.data_source)
         frame = pd.DataFrame()
@@ -142,7 +144,7 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
             ctx.fail(f"the {previous} stage is {state}, not done")
         frame = read_frame(stage_path(settings, run_id, symbol, previous))
     out = stage.run(frame, ctx)
-    result = StageResult(rows_in=len(frame), rows_out=len(out), checks=ctx.checks)
+    result = StageResult(rows_in=len(frame), rows_out=len(out), checks=ctx.checks, warnings=ctx.warnings)
     if index == len(STAGES) - 1:
         # The last stage's output is the deliverable itself: train/val/test, not one more hand-over file.
         result.outputs = _write_splits(settings, run_id, symbol, out)
@@ -184,6 +186,7 @@ def _finished(record: RunRecord, symbol: str, stage: str, result: StageResult) -
     step.status, step.finished_at, step.seconds = "done", now_iso(), result.seconds
     step.rows_in, step.rows_out = result.rows_in, result.rows_out
     step.checks = _json_checks(result.checks)
+    sym.warnings.extend(f"{stage}: {w}" for w in result.warnings if f"{stage}: {w}" not in sym.warnings)
     # A waiter may already have recorded this symbol failed (its job looked dead); a late success of
     # the job must not turn a failed run with a recorded failure back into a succeeded one.
     if stage == STAGE_NAMES[-1] and sym.status != "failed":

@@ -1,10 +1,10 @@
 """The `features` stage: a small, standard, strictly causal feature set.
 
 Every feature of bar t is computed from bars 0..t only (the close of bar t is known when the bar
-closes; the label looks forward from that close). Windows count bars, not clock time, so a window may
-span a weekend gap. Rows before every window is full (warm-up) have NaN features and are dropped, so
-the output holds no NaN. Formulas are in docs/pipeline.md; ``c`` is close, ``h`` high, ``l`` low, ``v``
-volume.
+closes; the label looks forward from that close). Windows count bars, not clock time, and span breaks
+(a weekend, a closure, an outage) as if the bars were adjacent; ``bars_since_gap`` says which ones
+do. Rows before every window is full (warm-up) have NaN features and are dropped, so the output holds
+no NaN. Formulas are in docs/pipeline.md; ``c`` is close, ``h`` high, ``l`` low, ``v`` volume.
 """
 
 from __future__ import annotations
@@ -14,8 +14,15 @@ import pandas as pd
 
 from trading_pipeline.stages.base import StageContext
 from trading_pipeline.stages.config import RunConfig
+from trading_pipeline.stages.gaps import bars_since_break
 
-__all__ = ["feature_columns", "features"]
+__all__ = ["GAP_FLAG", "SINCE_GAP", "compute_features", "feature_columns", "features"]
+
+GAP_FLAG = "gap_before"
+"""Clean bars mark the first bar after a break; see ``stages.gaps``."""
+SINCE_GAP = "bars_since_gap"
+"""0 on the first bar after a break (and on the first bar), then 1, 2, ...: ``ret_k`` and a rolling
+window of ``w`` bars at this bar span a break exactly when this is below ``k`` (below ``w - 1``)."""
 
 MINUTES_PER_DAY = 1440
 DAYS_PER_WEEK = 7
@@ -80,7 +87,7 @@ def _calendar(times: pd.Series) -> dict[str, np.ndarray]:
 
 
 def compute_features(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
-    """Bars plus feature columns, warm-up rows still included (NaN)."""
+    """Bars plus feature columns (and ``bars_since_gap`` when breaks are marked), warm-up rows still NaN."""
     log_close = pd.Series(np.log(frame["close"].to_numpy("float64")), index=frame.index)
     out: dict[str, pd.Series | np.ndarray] = {}
     for k in config.return_lookbacks:
@@ -92,6 +99,8 @@ def compute_features(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     out[f"volume_z_{config.volume_window}"] = _volume_z(frame["volume"], config.volume_window)
     out.update(_calendar(frame["datetime"]))
     arrays = {name: np.asarray(values, dtype="float64") for name, values in out.items()}
+    if GAP_FLAG in frame.columns:
+        arrays[SINCE_GAP] = bars_since_break(frame[GAP_FLAG].to_numpy(bool))
     return pd.concat([frame, pd.DataFrame(arrays, index=frame.index)], axis=1)
 
 

@@ -1,99 +1,110 @@
-"""The `labels` and `splits` stages: what a model predicts, and which rows it may learn from.
+"""The `labels` stage: what a model predicts from bar t, and when that answer is known.
 
-A label at bar t looks forward from the close of bar t to the close of bar t+h. The last max(h) rows
-cannot be labelled and are dropped, so labels never hold NaN. Splits are chronological with a purge gap
-of max(h) bars between them, so no training label reaches into the validation period (and likewise
-validation into test).
+A label at bar t looks forward from the close of bar t. A horizon of ``h`` bars ends at the close of bar
+t+h; a horizon given as a duration ``H`` ends at the instant ``close_t + H``, priced by the last close at
+or before it. A label whose window crosses a break (see ``stages.gaps``) is dropped and counted, never
+stretched over the missing time; so are the last rows, whose window runs past the data. A row is kept
+only when every horizon has a label, so no label is NaN. ``label_end`` is when the row's longest label
+is known: the splits purge on it.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from trading_pipeline.stages.base import StageContext
-from trading_pipeline.stages.config import RunConfig
+from trading_pipeline.stages.config import Horizon, RunConfig, horizon_name, horizon_ns
+from trading_pipeline.stages.features import GAP_FLAG
+from trading_pipeline.stages.gaps import segments
 
-__all__ = ["CLASS_NAMES", "SPLIT_NAMES", "label_columns", "labels", "split_sizes", "splits"]
+__all__ = ["CLASS_NAMES", "LABEL_END", "Targets", "label_columns", "labels", "targets"]
 
 CLASS_NAMES: dict[int, str] = {-1: "down", 0: "flat", 1: "up"}
-SPLIT_NAMES: tuple[str, str, str] = ("train", "val", "test")
+LABEL_END = "label_end"
 
 
 def label_columns(config: RunConfig) -> list[str]:
     return [name for h in config.horizons for name in (f"fwd_ret_{h}", f"label_{h}")]
 
 
+@dataclass
+class Targets:
+    """Per row, for one horizon: the bar whose close prices the label, whether that is allowed, when
+    it is known, and how many bars the horizon is (for the volatility band)."""
+
+    row: np.ndarray
+    valid: np.ndarray
+    trailing: np.ndarray
+    end_ns: np.ndarray
+    steps: float
+
+
+def targets(open_ns: np.ndarray, close_ns: np.ndarray, gap_before: np.ndarray, horizon: Horizon) -> Targets:
+    """Where the horizon's window of every row ends, and whether it crosses a break or the data's end."""
+    n = len(open_ns)
+    index = np.arange(n)
+    segment = segments(gap_before)
+    bar_ns = int(close_ns[0] - open_ns[0]) if n else 1
+    if isinstance(horizon, int):
+        row = np.minimum(index + horizon, n - 1)
+        trailing = index + horizon >= n
+        valid = ~trailing & (segment[row] == segment)
+        return Targets(row, valid, trailing, close_ns[row], float(horizon))
+    span = horizon_ns(horizon, bar_ns)
+    end = close_ns + span
+    row = np.searchsorted(close_ns, end, side="right") - 1
+    trailing = end > close_ns[-1] if n else np.zeros(0, bool)
+    # The price at `end` is the last close before it; if the next bar opens after a break, the window
+    # reaches into that break even though no bar inside it was missed.
+    after = np.minimum(row + 1, n - 1)
+    into_break = (close_ns[row] < end) & gap_before[after] & (row + 1 < n)
+    valid = ~trailing & (segment[row] == segment) & ~into_break
+    return Targets(row, valid, trailing, end, span / bar_ns)
+
+
 def labels(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
-    """Forward log returns and up/flat/down classes with a flat band of ``k * vol_t * sqrt(h)``."""
+    """Forward log returns and up/flat/down classes with a flat band of ``k * vol_t * sqrt(bars)``."""
     cfg = ctx.config
     vol_column = f"vol_{cfg.vol_window}"
-    if vol_column not in frame.columns:
-        ctx.fail(f"needs the {vol_column} feature; run the features stage first")
+    for needed in (vol_column, "close_time", GAP_FLAG):
+        if needed not in frame.columns:
+            ctx.fail(f"needs the {needed} column; run the clean and features stages first")
+    open_ns = frame["datetime"].to_numpy("datetime64[ns]").astype("int64")
+    close_ns = frame["close_time"].to_numpy("datetime64[ns]").astype("int64")
+    bar_ns = int(close_ns[0] - open_ns[0])
+    for h in cfg.horizons:
+        if isinstance(h, str) and horizon_ns(h, bar_ns) % bar_ns:
+            ctx.fail(f"horizon {h} is not a whole multiple of the {pd.Timedelta(bar_ns, 'ns')} bars")
     log_close = np.log(frame["close"].to_numpy("float64"))
     vol = frame[vol_column].to_numpy("float64")
-    n_keep = len(frame) - max(cfg.horizons)
-    if n_keep <= 0:
-        ctx.fail(f"{len(frame)} rows cannot be labelled {max(cfg.horizons)} bars ahead")
+    gap_before = frame[GAP_FLAG].to_numpy(bool)
+    keep = np.ones(len(frame), dtype=bool)
+    trailing = np.zeros(len(frame), dtype=bool)
+    end_ns = close_ns.copy()
     new: dict[str, np.ndarray] = {}
+    crossing: dict[str, int] = {}
     for h in cfg.horizons:
-        forward = log_close[h : h + n_keep] - log_close[:n_keep]
-        band = cfg.label_threshold * vol[:n_keep] * math.sqrt(h)
-        new[f"fwd_ret_{h}"] = forward
-        new[f"label_{h}"] = (forward > band).astype(np.int8) - (forward < -band).astype(np.int8)
+        target = targets(open_ns, close_ns, gap_before, h)
+        forward = log_close[target.row] - log_close
+        band = cfg.label_threshold * vol * math.sqrt(target.steps)
+        new[f"fwd_ret_{horizon_name(h)}"] = forward
+        new[f"label_{horizon_name(h)}"] = (forward > band).astype(np.int8) - (forward < -band).astype(np.int8)
+        crossing[f"label_{horizon_name(h)}"] = int((~target.valid & ~target.trailing).sum())
+        keep &= target.valid
+        trailing |= target.trailing
+        end_ns = np.maximum(end_ns, target.end_ns)
+    new[LABEL_END] = end_ns.astype("datetime64[ns]")
+    if not keep.any():
+        ctx.fail(f"no row of {len(frame)} has every horizon's label: the data is too short or too broken")
     # Adding columns one by one to a copy costs a full consolidation; one concat of a slice does not.
-    out = pd.concat([frame.iloc[:n_keep], pd.DataFrame(new, index=frame.index[:n_keep])], axis=1)
-    ctx.checks["trailing_rows_dropped"] = len(frame) - n_keep
-    ctx.checks["distribution"] = {f"label_{h}": _shares(out[f"label_{h}"]) for h in cfg.horizons}
-    for h in cfg.horizons:
-        _check_distribution(ctx, f"label_{h}", ctx.checks["distribution"][f"label_{h}"], n_keep)
-    ctx.checks["rows"] = n_keep
-    return out.reset_index(drop=True)
-
-
-def _shares(label: pd.Series) -> dict[str, float]:
-    counts = np.bincount(label.to_numpy().astype(np.int64) + 1, minlength=3)
-    return {name: round(float(counts[code + 1]) / len(label), 6) for code, name in CLASS_NAMES.items()}
-
-
-def _check_distribution(ctx: StageContext, column: str, shares: dict[str, float], rows: int) -> None:
-    minimum = ctx.config.min_class_share
-    for name, share in shares.items():
-        if share < minimum:
-            spread = ", ".join(f"{k} {v:.1%}" for k, v in shares.items())
-            ctx.fail(
-                f"{column}: class '{name}' is {share:.1%} of {rows:,} rows, below the minimum "
-                f"{minimum:.1%} ({spread}); adjust label_threshold or min_class_share"
-            )
-
-
-def split_sizes(rows: int, ratios: tuple[float, float, float], gap: int) -> tuple[int, int, int]:
-    """Rows in train, val and test once two purge gaps are set aside."""
-    usable = rows - 2 * gap
-    n_train = round(usable * ratios[0])
-    n_val = round(usable * ratios[1])
-    return n_train, n_val, usable - n_train - n_val
-
-
-def splits(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
-    """Tag rows train/val/test in time order and drop the purge gaps between them."""
-    cfg = ctx.config
-    gap = cfg.purge_bars
-    sizes = split_sizes(len(frame), cfg.splits, gap)
-    if min(sizes) < 1:
-        ctx.fail(f"{len(frame)} rows are too few for splits {cfg.splits} with two purge gaps of {gap} bars")
-    codes = np.full(len(frame), -1, dtype=np.int8)
-    start = 0
-    for code, (name, size) in enumerate(zip(SPLIT_NAMES, sizes, strict=True)):
-        codes[start : start + size] = code
-        times = frame["datetime"].iloc[[start, start + size - 1]]
-        ctx.checks[name] = {"rows": size, "start": str(times.iloc[0]), "end": str(times.iloc[1])}
-        start += size + gap
-    keep = codes >= 0
-    out = frame.loc[keep].reset_index(drop=True)
-    out["split"] = pd.Categorical.from_codes(codes[keep], categories=pd.Index(SPLIT_NAMES))
-    ctx.checks["purge_bars"] = gap
+    out = pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1).loc[keep].reset_index(drop=True)
+    out[LABEL_END] = out[LABEL_END].dt.tz_localize("UTC")
+    ctx.checks["trailing_rows_dropped"] = int((trailing & ~keep).sum())
+    ctx.checks["crossing_break_dropped"] = int((~keep & ~trailing).sum())
+    ctx.checks["crossing_break_by_label"] = crossing
     ctx.checks["rows"] = len(out)
     return out

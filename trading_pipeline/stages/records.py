@@ -24,6 +24,8 @@ __all__ = [
     "RunMode",
     "RunRecord",
     "RunStatus",
+    "SplitPeriod",
+    "SplitPlan",
     "StageRecord",
     "StageStatus",
     "SymbolRecord",
@@ -88,6 +90,33 @@ class SymbolRecord(_Record):
     inputs: list[InputRef] = Field(default_factory=list)
     stages: dict[str, StageRecord] = Field(default_factory=dict)
     outputs: dict[str, OutputRef] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    """Doubts every view shows: bad ticks dropped, a split this symbol cannot fill, ..."""
+
+
+class SplitPeriod(_Record):
+    """Bars whose open time is in [start, end); ``end`` None means up to the end of the data."""
+
+    start: str
+    end: str | None
+
+
+class SplitPlan(_Record):
+    """One set of split instants for every symbol of a run, chosen from the union of their timestamps.
+
+    Between train and val (and val and test) lies a purge period as long as the longest label, and
+    a row is kept in a split only if its ``label_end`` is at or before the next split's start.
+    """
+
+    symbols: list[str]
+    union_rows: int
+    purge: str
+    train: SplitPeriod
+    val: SplitPeriod
+    test: SplitPeriod
+
+    def periods(self) -> dict[str, SplitPeriod]:
+        return {"train": self.train, "val": self.val, "test": self.test}
 
 
 class RunRecord(_Record):
@@ -107,6 +136,9 @@ class RunRecord(_Record):
     failure: Failure | None = None
     failures: list[Failure] = Field(default_factory=list)
     jobs: dict[str, dict[str, str]] = Field(default_factory=dict)
+    split_plan: SplitPlan | None = None
+    time_basis: dict[str, str] = Field(default_factory=dict)
+    """How days and times of day are read (UTC today; a session calendar later), in words."""
 
     def stage(self, symbol: str, stage: str) -> StageRecord:
         return self.symbols[symbol].stages[stage]

@@ -17,6 +17,7 @@ from trading_pipeline.errors import RunError, StageError, UsageError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.execute import execute_stage, stage_path
+from trading_pipeline.stages.planning import PLANNED_STAGE, plan_run
 from trading_pipeline.stages.records import RunRecord
 from trading_pipeline.stages.runs import STAGE_NAMES, create_run, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
@@ -72,10 +73,18 @@ def start_run(
 
 
 def run_inline(settings: Settings, run_id: str, watch: Watcher | None = None) -> RunRecord:
-    """Every pending stage, symbol after symbol, in this process: the same steps a worker runs."""
-    record = read_run(settings, run_id)
-    for symbol, sym in record.symbols.items():
-        for stage in STAGE_NAMES:
+    """Every pending stage in this process, the same steps workers run: each symbol up to its labels,
+    then the run's split plan, then each symbol's splits."""
+    last = STAGE_NAMES.index(PLANNED_STAGE)
+    _run_stages(settings, run_id, STAGE_NAMES[:last], watch)
+    plan_run(settings, run_id)
+    _run_stages(settings, run_id, STAGE_NAMES[last:], watch)
+    return read_run(settings, run_id)
+
+
+def _run_stages(settings: Settings, run_id: str, stages: tuple[str, ...], watch: Watcher | None) -> None:
+    for symbol, sym in read_run(settings, run_id).symbols.items():
+        for stage in stages:
             if sym.stages[stage].status != "pending":
                 continue
             try:
@@ -85,7 +94,6 @@ def run_inline(settings: Settings, run_id: str, watch: Watcher | None = None) ->
             finally:
                 if watch:
                     watch(read_run(settings, run_id), None)
-    return read_run(settings, run_id)
 
 
 def prepare_rerun(settings: Settings, run_id: str, from_stage: str) -> tuple[RunConfig, RunRecord]:

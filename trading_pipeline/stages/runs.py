@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from trading_pipeline.clock import now_iso, utc_now
 from trading_pipeline.errors import RunError
 from trading_pipeline.settings import Settings
-from trading_pipeline.stages.config import RunConfig
+from trading_pipeline.stages.config import RunConfig, time_basis
 from trading_pipeline.stages.records import (
     FINISHED_STAGE,
     TERMINAL_SYMBOL,
@@ -98,6 +98,7 @@ def create_run(
         from_stage=from_stage,
         stages=list(STAGE_NAMES),
         symbols={symbol: _blank_symbol(from_stage) for symbol in config.symbols},
+        time_basis=time_basis(config),
     )
     _write(run_dir(settings, run_id), record)
     return record
