@@ -15,14 +15,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, err_console, exits_cleanly, load_settings, print_json
+from cli.common import console, err_console, exits_cleanly, load_settings, print_json, styled_status
 from jobqueue.connect import connect_settings, resolve_url
 from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import TIMEFRAME_EXAMPLES, RunConfig, build_config
-from trading_pipeline.stages.records import COMPLETED_STAGE, TERMINAL_SYMBOL, RunRecord, StageRecord
+from trading_pipeline.stages.records import RunRecord, StageRecord
 from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, list_runs, progress, read_run
+from trading_pipeline.statuses import STAGE_COMPLETED, SYMBOL_ENDED, RunStatus, StageStatus
 
 __all__ = ["register"]
 
@@ -181,9 +182,11 @@ class ProgressBars:
     def __call__(self, record: RunRecord, workers: int | None) -> None:
         for sym, state in record.symbols.items():
             stages = state.stages
-            done = sum(s.status in COMPLETED_STAGE for s in stages.values())
-            current = next((n for n, s in stages.items() if s.status in ("running", "failed")), "")
-            label = state.status if state.status in TERMINAL_SYMBOL else current or "queued"
+            done = sum(s.status in STAGE_COMPLETED for s in stages.values())
+            current = next(
+                (n for n, s in stages.items() if s.status in (StageStatus.RUNNING, StageStatus.FAILED)), ""
+            )
+            label = state.status if state.status in SYMBOL_ENDED else current or "queued"
             if workers == 0 and label == "queued":
                 label = "queued: no worker on the pipeline queue (start `pipeline worker` or `pipeline up`)"
             self.bar.update(self.tasks[sym], completed=done, description=label)
@@ -194,7 +197,7 @@ def _finish(record: RunRecord, as_json: bool) -> None:
         print_json(record.to_json())
     else:
         _print_run(record)
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         raise typer.Exit(1)
 
 
@@ -275,7 +278,12 @@ def _print_run(record: RunRecord) -> None:
             seconds = f"{stage.seconds:.2f}" if stage.seconds is not None else ""
             rows = f"{stage.rows_out:,}" if stage.rows_out is not None else ""
             table.add_row(
-                escape(sym) if name == STAGE_NAMES[0] else "", name, stage.status, seconds, rows, _note(stage)
+                escape(sym) if name == STAGE_NAMES[0] else "",
+                name,
+                styled_status(stage.status),
+                seconds,
+                rows,
+                _note(stage),
             )
         if state.outputs:
             parts = ", ".join(f"{n} {o.rows:,}" for n, o in state.outputs.items())

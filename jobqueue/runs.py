@@ -29,9 +29,10 @@ from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.execute import mark_failed
 from trading_pipeline.stages.planning import PLANNED_STAGE, plan_run
-from trading_pipeline.stages.records import OPEN_STAGE, TERMINAL_SYMBOL, RunRecord
+from trading_pipeline.stages.records import RunRecord
 from trading_pipeline.stages.runner import Watcher, remove_run, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, read_run, update_run
+from trading_pipeline.statuses import STAGE_OPEN, SYMBOL_ENDED, StageStatus, SymbolStatus
 
 __all__ = [
     "advance",
@@ -84,7 +85,7 @@ def _enqueue(
         result_ttl=settings.result_ttl_s,
         failure_ttl=settings.failure_ttl_s,
         description=f"{stage} {symbol} ({run_id})",
-        meta={"run_id": run_id, "symbol": symbol, "stage": stage, "status": "queued", "percent": 0},
+        meta={"run_id": run_id, "symbol": symbol, "stage": stage, "status": StageStatus.QUEUED, "percent": 0},
     )
 
 
@@ -99,7 +100,7 @@ def submit_run(connection: redis.Redis, settings: Settings, run_id: str) -> dict
         parent: Job | None = None
         jobs[symbol] = {}
         for stage in chain:
-            if sym.stages[stage].status == "pending":
+            if sym.stages[stage].status == StageStatus.PENDING:
                 parent = _enqueue(queue, settings, run_id, symbol, stage, parent)
                 jobs[symbol][stage] = parent.id
 
@@ -107,7 +108,7 @@ def submit_run(connection: redis.Redis, settings: Settings, run_id: str) -> dict
         r.jobs = jobs
         for symbol, stages in jobs.items():
             for stage in stages:
-                r.stage(symbol, stage).status = "queued"
+                r.stage(symbol, stage).status = StageStatus.QUEUED
 
     update_run(settings, run_id, store)
     advance(connection, settings, run_id)
@@ -127,11 +128,15 @@ def advance(connection: redis.Redis, settings: Settings, run_id: str) -> list[st
         # too, so a waiter never sees a claimed job that is not in Redis yet.
         for symbol, sym in r.symbols.items():
             step = sym.stages[PLANNED_STAGE]
-            if step.status != "pending" or sym.status == "failed" or PLANNED_STAGE in r.jobs.get(symbol, {}):
+            if (
+                step.status != StageStatus.PENDING
+                or sym.status == SymbolStatus.FAILED
+                or PLANNED_STAGE in r.jobs.get(symbol, {})
+            ):
                 continue
             job = _enqueue(queue, settings, run_id, symbol, PLANNED_STAGE, None)
             r.jobs.setdefault(symbol, {})[PLANNED_STAGE] = job.id
-            step.status = "queued"
+            step.status = StageStatus.QUEUED
             queued.append(symbol)
 
     update_run(settings, run_id, claim)
@@ -154,10 +159,10 @@ def reconcile(connection: redis.Redis, settings: Settings, run_id: str) -> None:
     record = read_run(settings, run_id)
     for symbol, stages in record.jobs.items():
         sym = record.symbols[symbol]
-        if sym.status in TERMINAL_SYMBOL:
+        if sym.status in SYMBOL_ENDED:
             continue
         for stage, job_id in stages.items():
-            if sym.stages[stage].status not in OPEN_STAGE:
+            if sym.stages[stage].status not in STAGE_OPEN:
                 continue
             status, _ = _job_state(connection, job_id)
             if status in DEAD_JOB_STATES or status is None:
@@ -174,7 +179,7 @@ def reconcile(connection: redis.Redis, settings: Settings, run_id: str) -> None:
 def _fail_if_dead(connection: redis.Redis, record: RunRecord, symbol: str, stage: str, job_id: str) -> None:
     """Under the lock, on the fresh record and a fresh look at RQ: the stage's own handler may have
     written first, or the job may have been queued a moment ago."""
-    if record.stage(symbol, stage).status not in OPEN_STAGE:
+    if record.stage(symbol, stage).status not in STAGE_OPEN:
         return
     status, reason = _job_state(connection, job_id)
     if status in DEAD_JOB_STATES or status is None:

@@ -73,3 +73,12 @@ def test_calendar_encodings_are_cyclic() -> None:
     out = compute_features(bars, CONFIG)
     assert out["tod_sin"].iloc[1] == pytest.approx(0.0, abs=1e-12)
     assert out["tod_cos"].iloc[0] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_bars_since_gap_counts_from_each_break() -> None:
+    """0 on the first bar and after every break, then 1, 2, ...; marks which returns span a break."""
+    bars = make_bars(10).assign(
+        gap_before=[False, False, False, True, False, False, True, False, False, False]
+    )
+    out = compute_features(bars, CONFIG)
+    assert out["bars_since_gap"].tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 3]

@@ -33,7 +33,7 @@ def test_a_first_format_run_json_loads_with_every_field() -> None:
     mes, mgc = record.symbols["MES"], record.symbols["MGC"]
     assert mes.status == "done" and mes.outputs["train"].rows > 0 and len(mes.inputs[0].sha256) == 64
     assert mes.stages["features"].checks["warmup_rows_dropped"] == 60
-    assert mgc.stages["labels"].status == "failed" and mgc.stages["splits"].status == "cancelled"
+    assert mgc.stages["labels"].status == "failed" and mgc.stages["splits"].status == "canceled"
     assert record.failure is not None and record.failure.symbol == "MGC"
     assert record.failures == [record.failure] and record.jobs == {}
     assert progress(record) == (10, 10)

@@ -143,3 +143,27 @@ def test_a_late_finish_does_not_undo_a_recorded_failure(settings: Settings) -> N
     record = update_run(settings, run_id, lambda r: _finished(r, "MES", "splits", result))
     assert record.symbols["MES"].status == "failed"
     assert record.status == "failed" and record.failure is not None and record.failure.stage == "splits"
+
+
+@pytest.mark.usefixtures("two_symbols")
+def test_rerun_from_splits_makes_the_same_plan(settings: Settings) -> None:
+    """Every symbol's labels are reused, so the plan is made at once and the splits match."""
+    first = _run(settings)
+    record = start_run(settings, first.config, queued=False, from_stage="splits", rerun_of=first)
+    second = run_inline(settings, record.run_id)
+    assert second.status == "succeeded" and second.split_plan == first.split_plan
+    assert _values(settings, first.run_id, "MGC", "val").equals(
+        _values(settings, second.run_id, "MGC", "val")
+    )
+
+
+def test_a_plan_that_cannot_be_made_fails_every_waiting_symbol(
+    settings: Settings, ingest: Callable[[str, pd.DataFrame], Path]
+) -> None:
+    """Too few labelled bars for three splits and two purge periods: each symbol fails at splits."""
+    ingest("MES", make_bars(220, seed=1))
+    ingest("MGC", make_bars(220, seed=2))
+    record = _run(settings, min_class_share=0)
+    assert record.status == "failed" and record.split_plan is None
+    assert {f.symbol for f in record.failures} == {"MES", "MGC"}
+    assert all(f.stage == "splits" and "too few" in f.reason for f in record.failures)

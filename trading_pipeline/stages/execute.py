@@ -25,16 +25,11 @@ from trading_pipeline.stages.bars import clean, load
 from trading_pipeline.stages.base import Stage, StageContext
 from trading_pipeline.stages.features import features
 from trading_pipeline.stages.labels import labels
-from trading_pipeline.stages.records import (
-    COMPLETED_STAGE,
-    Failure,
-    InputRef,
-    OutputRef,
-    RunRecord,
-)
+from trading_pipeline.stages.records import Failure, InputRef, OutputRef, RunRecord
 from trading_pipeline.stages.runs import STAGE_NAMES, now_iso, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
 from trading_pipeline.stages.splits import SPLIT_NAMES, splits
+from trading_pipeline.statuses import STAGE_COMPLETED, StageStatus, SymbolStatus
 from trading_pipeline.store import atomic_writer
 
 __all__ = [
@@ -112,20 +107,22 @@ def execute_stage(
     index = STAGE_NAMES.index(stage)
     notify = report or (lambda _meta: None)
     update_run(settings, run_id, lambda r: _started(r, symbol, stage))
-    notify({"stage": stage, "status": "running", "percent": round(100 * index / len(STAGE_NAMES))})
+    notify({"stage": stage, "status": StageStatus.RUNNING, "percent": round(100 * index / len(STAGE_NAMES))})
     started = time.perf_counter()
     try:
         result = _run(settings, record, symbol, index)
     except Exception as exc:
         reason = _reason(exc)
         update_run(settings, run_id, lambda r: mark_failed(r, symbol, stage, reason))
-        notify({"stage": stage, "status": "failed", "reason": reason})
+        notify({"stage": stage, "status": StageStatus.FAILED, "reason": reason})
         if isinstance(exc, StageError):
             raise
         raise StageError(stage=stage, symbol=symbol, reason=reason) from exc
     result.seconds = round(time.perf_counter() - started, 4)
     update_run(settings, run_id, lambda r: _finished(r, symbol, stage, result))
-    notify({"stage": stage, "status": "done", "percent": round(100 * (index + 1) / len(STAGE_NAMES))})
+    notify(
+        {"stage": stage, "status": StageStatus.DONE, "percent": round(100 * (index + 1) / len(STAGE_NAMES))}
+    )
     return result
 
 
@@ -138,7 +135,7 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
     else:
         previous = STAGE_NAMES[index - 1]
         state = record.stage(symbol, previous).status
-        if state not in COMPLETED_STAGE:
+        if state not in STAGE_COMPLETED:
             # RQ starts a job at once when its parent id is unknown (expired, flushed): never read a
             # half-made hand-over; fail with what is wrong instead.
             ctx.fail(f"the {previous} stage is {state}, not done")
@@ -171,8 +168,9 @@ def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFr
 
 def _started(record: RunRecord, symbol: str, stage: str) -> None:
     sym = record.symbols[symbol]
-    sym.status = "running" if sym.status == "pending" else sym.status
-    sym.stages[stage].status = "running"
+    if sym.status == SymbolStatus.PENDING:
+        sym.status = SymbolStatus.RUNNING
+    sym.stages[stage].status = StageStatus.RUNNING
     sym.stages[stage].started_at = now_iso()
 
 
@@ -183,14 +181,14 @@ def _finished(record: RunRecord, symbol: str, stage: str, result: StageResult) -
     if result.outputs is not None:
         sym.outputs = result.outputs
     step = sym.stages[stage]
-    step.status, step.finished_at, step.seconds = "done", now_iso(), result.seconds
+    step.status, step.finished_at, step.seconds = StageStatus.DONE, now_iso(), result.seconds
     step.rows_in, step.rows_out = result.rows_in, result.rows_out
     step.checks = _json_checks(result.checks)
     sym.warnings.extend(f"{stage}: {w}" for w in result.warnings if f"{stage}: {w}" not in sym.warnings)
     # A waiter may already have recorded this symbol failed (its job looked dead); a late success of
     # the job must not turn a failed run with a recorded failure back into a succeeded one.
-    if stage == STAGE_NAMES[-1] and sym.status != "failed":
-        sym.status = "done"
+    if stage == STAGE_NAMES[-1] and sym.status != SymbolStatus.FAILED:
+        sym.status = SymbolStatus.DONE
 
 
 def _json_checks(checks: dict[str, object]) -> dict[str, JsonValue]:
@@ -206,15 +204,15 @@ def _plain(value: object) -> object:
 
 
 def mark_failed(record: RunRecord, symbol: str, stage: str, reason: str) -> None:
-    """Mark the symbol failed and its later stages cancelled; the first failure is the run's."""
+    """Mark the symbol failed and its later stages canceled; the first failure is the run's."""
     sym = record.symbols[symbol]
-    if sym.status == "failed":
+    if sym.status == SymbolStatus.FAILED:
         return
-    sym.status = "failed"
+    sym.status = SymbolStatus.FAILED
     step = sym.stages[stage]
-    step.status, step.finished_at, step.reason = "failed", now_iso(), reason
+    step.status, step.finished_at, step.reason = StageStatus.FAILED, now_iso(), reason
     for later in STAGE_NAMES[STAGE_NAMES.index(stage) + 1 :]:
-        sym.stages[later].status = "cancelled"
+        sym.stages[later].status = StageStatus.CANCELED
     failure = Failure(stage=stage, symbol=symbol, reason=reason)
     record.failures.append(failure)
     if record.failure is None:

@@ -13,9 +13,10 @@ import pyarrow.parquet as pq
 
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.execute import mark_failed, stage_path
-from trading_pipeline.stages.records import COMPLETED_STAGE, RunRecord, SplitPlan
+from trading_pipeline.stages.records import RunRecord, SplitPlan
 from trading_pipeline.stages.runs import read_run, update_run
 from trading_pipeline.stages.splits import build_plan
+from trading_pipeline.statuses import STAGE_COMPLETED, SymbolStatus
 
 __all__ = ["PLANNED_STAGE", "labelled_symbols", "labels_settled", "plan_run"]
 
@@ -27,14 +28,16 @@ LABELS = "labels"
 def labels_settled(record: RunRecord) -> bool:
     """Every symbol's labels are done, or the symbol failed: the union of labelled bars is final."""
     symbols = record.symbols.values()
-    return all(sym.status == "failed" or sym.stages[LABELS].status in COMPLETED_STAGE for sym in symbols)
+    return all(
+        sym.status == SymbolStatus.FAILED or sym.stages[LABELS].status in STAGE_COMPLETED for sym in symbols
+    )
 
 
 def labelled_symbols(record: RunRecord) -> list[str]:
     return [
         s
         for s, sym in record.symbols.items()
-        if sym.status != "failed" and sym.stages[LABELS].status in COMPLETED_STAGE
+        if sym.status != SymbolStatus.FAILED and sym.stages[LABELS].status in STAGE_COMPLETED
     ]
 
 

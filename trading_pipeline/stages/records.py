@@ -12,39 +12,21 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from trading_pipeline.stages.config import RunConfig
+from trading_pipeline.statuses import RunStatus, StageStatus, SymbolStatus
 
 __all__ = [
-    "COMPLETED_STAGE",
-    "FINISHED_STAGE",
-    "OPEN_STAGE",
-    "TERMINAL_SYMBOL",
     "Failure",
     "InputRef",
     "OutputRef",
     "RunMode",
     "RunRecord",
-    "RunStatus",
     "SplitPeriod",
     "SplitPlan",
     "StageRecord",
-    "StageStatus",
     "SymbolRecord",
-    "SymbolStatus",
 ]
 
-StageStatus = Literal["pending", "queued", "running", "done", "failed", "cancelled", "reused"]
-SymbolStatus = Literal["pending", "running", "done", "failed"]
-RunStatus = Literal["queued", "running", "succeeded", "failed"]
 RunMode = Literal["rq", "inline"]
-
-COMPLETED_STAGE: frozenset[str] = frozenset({"done", "reused"})
-"""A stage whose output exists and the next stage may read."""
-FINISHED_STAGE: frozenset[str] = frozenset({"done", "reused", "failed", "cancelled"})
-"""A stage that will not change any more (progress counts these)."""
-OPEN_STAGE: frozenset[str] = frozenset({"queued", "running"})
-"""A stage handed to a worker and not yet recorded as finished."""
-TERMINAL_SYMBOL: frozenset[str] = frozenset({"done", "failed"})
-"""A symbol is finished when done or failed; a run is finished when all its symbols are."""
 
 
 class _Record(BaseModel):
@@ -75,7 +57,7 @@ class Failure(_Record):
 class StageRecord(_Record):
     """One (symbol, stage) step: its state, timing, row counts and the checks the stage reported."""
 
-    status: StageStatus = "pending"
+    status: StageStatus = StageStatus.PENDING
     started_at: str | None = None
     finished_at: str | None = None
     seconds: float | None = None
@@ -86,7 +68,7 @@ class StageRecord(_Record):
 
 
 class SymbolRecord(_Record):
-    status: SymbolStatus = "pending"
+    status: SymbolStatus = SymbolStatus.PENDING
     inputs: list[InputRef] = Field(default_factory=list)
     stages: dict[str, StageRecord] = Field(default_factory=dict)
     outputs: dict[str, OutputRef] = Field(default_factory=dict)
@@ -125,7 +107,7 @@ class RunRecord(_Record):
     run_id: str
     created_at: str
     finished_at: str | None = None
-    status: RunStatus = "queued"
+    status: RunStatus = RunStatus.QUEUED
     mode: RunMode
     data_source: str
     config: RunConfig

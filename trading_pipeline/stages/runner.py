@@ -21,6 +21,7 @@ from trading_pipeline.stages.planning import PLANNED_STAGE, plan_run
 from trading_pipeline.stages.records import RunRecord
 from trading_pipeline.stages.runs import STAGE_NAMES, create_run, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
+from trading_pipeline.statuses import StageStatus
 
 __all__ = ["check_symbols", "prepare_rerun", "remove_run", "run_inline", "start_run"]
 
@@ -85,7 +86,7 @@ def run_inline(settings: Settings, run_id: str, watch: Watcher | None = None) ->
 def _run_stages(settings: Settings, run_id: str, stages: tuple[str, ...], watch: Watcher | None) -> None:
     for symbol, sym in read_run(settings, run_id).symbols.items():
         for stage in stages:
-            if sym.stages[stage].status != "pending":
+            if sym.stages[stage].status != StageStatus.PENDING:
                 continue
             try:
                 execute_stage(settings, run_id, symbol, stage)
@@ -131,7 +132,7 @@ def carry_over(settings: Settings, old: RunRecord, new_run_id: str, from_stage: 
             previous = old.symbols[symbol]
             sym.inputs = list(previous.inputs)
             for stage in earlier:
-                sym.stages[stage] = previous.stages[stage].model_copy(update={"status": "reused"})
+                sym.stages[stage] = previous.stages[stage].model_copy(update={"status": StageStatus.REUSED})
 
     update_run(settings, new_run_id, reuse)
 

@@ -20,14 +20,8 @@ from trading_pipeline.clock import now_iso, utc_now
 from trading_pipeline.errors import RunError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig, time_basis
-from trading_pipeline.stages.records import (
-    FINISHED_STAGE,
-    TERMINAL_SYMBOL,
-    RunMode,
-    RunRecord,
-    StageRecord,
-    SymbolRecord,
-)
+from trading_pipeline.stages.records import RunMode, RunRecord, StageRecord, SymbolRecord
+from trading_pipeline.statuses import STAGE_ENDED, SYMBOL_ENDED, RunStatus, StageStatus, SymbolStatus
 from trading_pipeline.store import atomic_write_bytes, exclusive_lock
 
 __all__ = [
@@ -65,7 +59,7 @@ def _blank_symbol(from_stage: str) -> SymbolRecord:
     first = STAGE_NAMES.index(from_stage)
     return SymbolRecord(
         stages={
-            name: StageRecord(status="pending" if i >= first else "reused")
+            name: StageRecord(status=StageStatus.PENDING if i >= first else StageStatus.REUSED)
             for i, name in enumerate(STAGE_NAMES)
         }
     )
@@ -141,19 +135,19 @@ def _write(directory: Path, record: RunRecord) -> None:
 def _derive_status(record: RunRecord) -> None:
     """queued -> running -> succeeded | failed; failed as soon as one symbol failed."""
     states = [s.status for s in record.symbols.values()]
-    finished = all(s in TERMINAL_SYMBOL for s in states)
-    if any(s == "failed" for s in states):
-        record.status = "failed"
+    finished = all(s in SYMBOL_ENDED for s in states)
+    if SymbolStatus.FAILED in states:
+        record.status = RunStatus.FAILED
     elif finished:
-        record.status = "succeeded"
-    elif any(s != "pending" for s in states):
-        record.status = "running"
+        record.status = RunStatus.SUCCEEDED
+    elif any(s != SymbolStatus.PENDING for s in states):
+        record.status = RunStatus.RUNNING
     if finished and record.finished_at is None:
         record.finished_at = now_iso()
 
 
 def is_finished(record: RunRecord) -> bool:
-    return all(s.status in TERMINAL_SYMBOL for s in record.symbols.values())
+    return all(s.status in SYMBOL_ENDED for s in record.symbols.values())
 
 
 def list_runs(settings: Settings) -> list[RunRecord]:
@@ -172,5 +166,5 @@ def progress(record: RunRecord) -> tuple[int, int]:
     for symbol in record.symbols.values():
         for stage in symbol.stages.values():
             total += 1
-            done += stage.status in FINISHED_STAGE
+            done += stage.status in STAGE_ENDED
     return done, total
