@@ -28,6 +28,8 @@ from trading_pipeline.stages import (
     build_config,
     compute_features,
     feature_columns,
+    read_frame,
+    stage_path,
 )
 
 pytestmark = pytest.mark.integration
@@ -102,7 +104,7 @@ def test_workers_produce_splits_with_purge_gaps_and_complete_labels(
         parts = {name: _split(settings, record["run_id"], symbol, name) for name in SPLITS}
         assert sum(len(p) for p in parts.values()) + 2 * 60 == stages["labels"]["rows_out"] == 4000 - 60 - 60
         assert all(not p.filter(like="label_").isna().any().any() for p in parts.values())
-        clean = pq.read_table(settings.runs_dir / record["run_id"] / symbol / "clean.parquet").to_pandas()
+        clean = read_frame(stage_path(settings, record["run_id"], symbol, "clean"))
         position = {ts: i for i, ts in enumerate(clean["datetime"])}
         bounds = [(position[p["datetime"].iloc[0]], position[p["datetime"].iloc[-1]]) for p in parts.values()]
         assert bounds[1][0] - bounds[0][1] - 1 == 60 and bounds[2][0] - bounds[1][1] - 1 == 60
@@ -112,7 +114,7 @@ def test_workers_produce_splits_with_purge_gaps_and_complete_labels(
 def test_worker_output_features_use_only_past_bars(settings: Settings, env: dict[str, str]) -> None:
     """Recomputing features from the clean bars up to t alone reproduces the stored features at t."""
     _, record = _run(env, "--wait")
-    clean = pq.read_table(settings.runs_dir / record["run_id"] / "MES" / "clean.parquet").to_pandas()
+    clean = read_frame(stage_path(settings, record["run_id"], "MES", "clean"))
     val = _split(settings, record["run_id"], "MES", "val")
     names = feature_columns(RunConfig())
     for row in (0, len(val) // 2):

@@ -14,7 +14,15 @@ import pytest
 
 from testkit import make_bars
 from trading_pipeline.settings import Settings
-from trading_pipeline.stages import RunRecord, build_config, read_run, run_dir, run_inline, start_run
+from trading_pipeline.stages import (
+    RunRecord,
+    build_config,
+    read_run,
+    run_dir,
+    run_inline,
+    stage_path,
+    start_run,
+)
 from trading_pipeline.stages.runs import create_run, new_run_id, update_run
 
 
@@ -80,8 +88,8 @@ def test_rerun_from_a_stage_reuses_earlier_outputs(settings: Settings) -> None:
     stages = second.symbols["MES"].stages
     assert stages["features"].status == "reused" and stages["labels"].status == "done"
     assert second.rerun_of == first.run_id and second.symbols["MES"].inputs
-    old_features = run_dir(settings, first.run_id) / "MES" / "features.parquet"
-    assert (run_dir(settings, second.run_id) / "MES" / "features.parquet").samefile(old_features)
+    old_features = stage_path(settings, first.run_id, "MES", "features")
+    assert stage_path(settings, second.run_id, "MES", "features").samefile(old_features)
     assert _values(settings, first.run_id, "MES", "test").equals(
         _values(settings, second.run_id, "MES", "test")
     )
@@ -167,3 +175,25 @@ def test_a_plan_that_cannot_be_made_fails_every_waiting_symbol(
     assert record.status == "failed" and record.split_plan is None
     assert {f.symbol for f in record.failures} == {"MES", "MGC"}
     assert all(f.stage == "splits" and "too few" in f.reason for f in record.failures)
+
+
+@pytest.mark.usefixtures("two_symbols")
+def test_a_rerun_reads_the_parquet_hand_overs_older_runs_left(settings: Settings) -> None:
+    """Runs made before hand-overs were Arrow files kept whole frames as <stage>.parquet; a rerun from
+    labels links and reads them and gives the same splits."""
+    from trading_pipeline.stages.handover import ROW, read_chain
+
+    first = _run(settings)
+    for symbol in ("MES", "MGC"):
+        paths = [stage_path(settings, first.run_id, symbol, s) for s in ("features", "clean")]
+        whole = read_chain(paths).drop(columns=ROW)
+        whole.to_parquet(paths[0].with_suffix(".parquet"), index=False)
+        paths[0].unlink()
+    record = start_run(settings, first.config, queued=False, from_stage="labels", rerun_of=first)
+    second = run_inline(settings, record.run_id)
+    assert second.status == "succeeded"
+    assert stage_path(settings, second.run_id, "MES", "features").suffix == ".parquet"
+    for split in ("train", "val", "test"):
+        assert _values(settings, first.run_id, "MGC", split).equals(
+            _values(settings, second.run_id, "MGC", split)
+        )

@@ -231,3 +231,15 @@ def test_split_files_carry_close_time_and_run_json_states_the_time_basis(
         assert (part["close_time"] - part["datetime"] == pd.Timedelta("5min")).all()
         assert (part["label_end"] >= part["close_time"]).all()
     assert record.config.calendar == "utc" and "UTC" in record.time_basis["time_of_day"]
+
+
+def test_the_bad_tick_median_equals_pandas_rolling_median() -> None:
+    """The candidate-only median is pandas' rolling median of the previous bars, bit for bit."""
+    from trading_pipeline.stages.ticks import trailing_median
+
+    values = np.random.default_rng(3).standard_normal(5000)
+    values[np.random.default_rng(4).uniform(size=5000) < 0.4] = np.nan
+    rows = np.arange(5000)
+    expected = pd.Series(values).rolling(60, min_periods=30).median().to_numpy()
+    expected = np.r_[np.nan, expected[:-1]]
+    assert np.array_equal(trailing_median(values, 60, rows), expected, equal_nan=True)

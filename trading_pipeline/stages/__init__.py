@@ -10,8 +10,9 @@ from __future__ import annotations
 from trading_pipeline.stages.bars import clean, load, resample_bars
 from trading_pipeline.stages.base import Stage, StageContext, StageFn
 from trading_pipeline.stages.config import RunConfig, build_config, parse_timeframe
-from trading_pipeline.stages.execute import STAGES, execute_stage, read_frame, stage_path
+from trading_pipeline.stages.execute import STAGES, execute_stage
 from trading_pipeline.stages.features import compute_features, feature_columns, features
+from trading_pipeline.stages.handover import read_frame, stage_path
 from trading_pipeline.stages.labels import CLASS_NAMES, label_columns, labels
 from trading_pipeline.stages.planning import plan_run
 from trading_pipeline.stages.records import (

@@ -11,12 +11,9 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import JsonValue
 
 from trading_pipeline.errors import PipelineError, StageError
@@ -24,13 +21,20 @@ from trading_pipeline.settings import Settings
 from trading_pipeline.stages.bars import clean, load
 from trading_pipeline.stages.base import Stage, StageContext
 from trading_pipeline.stages.features import features
+from trading_pipeline.stages.handover import (
+    ROW,
+    read_chain,
+    read_frame,
+    stage_path,
+    write_deliverables,
+    write_frame,
+)
 from trading_pipeline.stages.labels import labels
 from trading_pipeline.stages.records import Failure, InputRef, OutputRef, RunRecord
 from trading_pipeline.stages.runs import STAGE_NAMES, now_iso, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
 from trading_pipeline.stages.splits import SPLIT_NAMES, splits
 from trading_pipeline.statuses import STAGE_COMPLETED, StageStatus, SymbolStatus
-from trading_pipeline.store import atomic_writer
 
 __all__ = [
     "STAGES",
@@ -51,6 +55,9 @@ STAGES: tuple[Stage, ...] = (
 )
 assert tuple(s.name for s in STAGES) == STAGE_NAMES
 
+WHOLE_FRAMES = 2
+"""`load` and `clean` hand over whole frames; later stages only the columns they add (see handover)."""
+
 Progress = Callable[[dict[str, object]], None]
 """Called with job-meta style updates (stage, status, percent); RQ jobs save them in ``job.meta``."""
 
@@ -66,27 +73,6 @@ class StageResult:
     seconds: float = 0.0
     inputs: list[InputRef] | None = None
     outputs: dict[str, OutputRef] | None = None
-
-
-def stage_path(settings: Settings, run_id: str, symbol: str, stage: str) -> Path:
-    return run_dir(settings, run_id) / symbol / f"{stage}.parquet"
-
-
-HANDOVER_COMPRESSION = "lz4"
-"""Hand-over files are written once and read once: lz4 writes ~30% and reads ~35% faster than zstd on
-float features, for ~1.5x the size. The deliverables (train/val/test) are kept, so they use zstd."""
-OUTPUT_COMPRESSION = "zstd"
-
-
-def write_frame(frame: pd.DataFrame, path: Path, compression: str = HANDOVER_COMPRESSION) -> None:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    with atomic_writer(path) as tmp:
-        pq.write_table(table, tmp, compression=compression)
-
-
-def read_frame(path: Path) -> pd.DataFrame:
-    frame: pd.DataFrame = pq.read_table(path).to_pandas()
-    return frame
 
 
 def _reason(exc: BaseException) -> str:
@@ -139,14 +125,19 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
             # RQ starts a job at once when its parent id is unknown (expired, flushed): never read a
             # half-made hand-over; fail with what is wrong instead.
             ctx.fail(f"the {previous} stage is {state}, not done")
-        frame = read_frame(stage_path(settings, run_id, symbol, previous))
+        if index < WHOLE_FRAMES:
+            frame = read_frame(stage_path(settings, run_id, symbol, previous))
+        else:
+            earlier = reversed(STAGE_NAMES[:index])
+            frame = read_chain([stage_path(settings, run_id, symbol, s) for s in earlier])
     out = stage.run(frame, ctx)
     result = StageResult(rows_in=len(frame), rows_out=len(out), checks=ctx.checks, warnings=ctx.warnings)
     if index == len(STAGES) - 1:
         # The last stage's output is the deliverable itself: train/val/test, not one more hand-over file.
-        result.outputs = _write_splits(settings, run_id, symbol, out)
+        result.outputs = _write_splits(settings, run_id, symbol, out.drop(columns=ROW, errors="ignore"))
     else:
-        write_frame(out, stage_path(settings, run_id, symbol, stage.name))
+        added_to = frame if index >= WHOLE_FRAMES else None
+        write_frame(out, stage_path(settings, run_id, symbol, stage.name), added_to=added_to)
     if index == 0:
         result.inputs = [InputRef(path=f.path, sha256=f.sha256) for f in ctx.inputs]
     return result
@@ -154,16 +145,17 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
 
 def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFrame) -> dict[str, OutputRef]:
     """The deliverable: train/val/test Parquet with features and labels, no bookkeeping column."""
-    outputs = {}
     codes = frame["split"].cat.codes.to_numpy()
-    bounds = np.searchsorted(codes, np.arange(len(SPLIT_NAMES) + 1))  # splits are contiguous, in order
-    data = frame.drop(columns="split")
-    for code, name in enumerate(SPLIT_NAMES):
-        part = data.iloc[bounds[code] : bounds[code + 1]].reset_index(drop=True)
-        path = run_dir(settings, run_id) / symbol / f"{name}.parquet"
-        write_frame(part, path, OUTPUT_COMPRESSION)
-        outputs[name] = OutputRef(path=str(path.relative_to(settings.runs_dir)), rows=len(part))
-    return outputs
+    edges = np.searchsorted(codes, np.arange(len(SPLIT_NAMES) + 1))  # splits are contiguous, in order
+    bounds = {name: (int(edges[i]), int(edges[i + 1])) for i, name in enumerate(SPLIT_NAMES)}
+    folder = run_dir(settings, run_id) / symbol
+    write_deliverables(frame.drop(columns="split"), bounds, folder)
+    return {
+        name: OutputRef(
+            path=str((folder / f"{name}.parquet").relative_to(settings.runs_dir)), rows=end - start
+        )
+        for name, (start, end) in bounds.items()
+    }
 
 
 def _started(record: RunRecord, symbol: str, stage: str) -> None:

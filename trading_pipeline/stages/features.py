@@ -101,7 +101,8 @@ def compute_features(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     arrays = {name: np.asarray(values, dtype="float64") for name, values in out.items()}
     if GAP_FLAG in frame.columns:
         arrays[SINCE_GAP] = bars_since_break(frame[GAP_FLAG].to_numpy(bool))
-    return pd.concat([frame, pd.DataFrame(arrays, index=frame.index)], axis=1)
+    # copy=False keeps each new column its own block: no 2D block is stacked (and copied) in memory.
+    return pd.concat([frame, pd.DataFrame(arrays, index=frame.index, copy=False)], axis=1)
 
 
 def _leading_nan(values: np.ndarray) -> int:

@@ -66,6 +66,14 @@ def targets(open_ns: np.ndarray, close_ns: np.ndarray, gap_before: np.ndarray, h
     return Targets(row, valid, trailing, end, span / bar_ns)
 
 
+def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The kept rows; a slice (no copy) when they are one run from the top, as on gapless data."""
+    count = int(keep.sum())
+    if keep[:count].all():
+        return frame.iloc[:count].reset_index(drop=True)
+    return frame.loc[keep].reset_index(drop=True)
+
+
 def labels(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
     """Forward log returns and up/flat/down classes with a flat band of ``k * vol_t * sqrt(bars)``."""
     cfg = ctx.config
@@ -97,12 +105,11 @@ def labels(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
         keep &= target.valid
         trailing |= target.trailing
         end_ns = np.maximum(end_ns, target.end_ns)
-    new[LABEL_END] = end_ns.astype("datetime64[ns]")
     if not keep.any():
         ctx.fail(f"no row of {len(frame)} has every horizon's label: the data is too short or too broken")
-    # Adding columns one by one to a copy costs a full consolidation; one concat of a slice does not.
-    out = pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1).loc[keep].reset_index(drop=True)
-    out[LABEL_END] = out[LABEL_END].dt.tz_localize("UTC")
+    columns = pd.DataFrame(new, index=frame.index, copy=False)
+    columns[LABEL_END] = pd.DatetimeIndex(end_ns.view("datetime64[ns]"), tz="UTC")
+    out = _rows(pd.concat([frame, columns], axis=1), keep)
     ctx.checks["trailing_rows_dropped"] = int((trailing & ~keep).sum())
     ctx.checks["crossing_break_dropped"] = int((~keep & ~trailing).sum())
     ctx.checks["crossing_break_by_label"] = crossing

@@ -9,12 +9,12 @@ same plan from the same files, and the first to write under the run's lock wins.
 from __future__ import annotations
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from trading_pipeline.settings import Settings
-from trading_pipeline.stages.execute import mark_failed, stage_path
+from trading_pipeline.stages.execute import mark_failed
+from trading_pipeline.stages.handover import read_chain, stage_path
 from trading_pipeline.stages.records import RunRecord, SplitPlan
-from trading_pipeline.stages.runs import read_run, update_run
+from trading_pipeline.stages.runs import STAGE_NAMES, read_run, update_run
 from trading_pipeline.stages.splits import build_plan
 from trading_pipeline.statuses import STAGE_COMPLETED, SymbolStatus
 
@@ -45,11 +45,11 @@ def _plan(settings: Settings, record: RunRecord, symbols: list[str]) -> SplitPla
     times: dict[str, np.ndarray] = {}
     bar_ns = 0
     for symbol in symbols:
-        table = pq.read_table(
-            stage_path(settings, record.run_id, symbol, LABELS), columns=["datetime", "close_time"]
-        )
-        opens = table.column("datetime").to_numpy().astype("datetime64[ns]").astype("int64")
-        closes = table.column("close_time").to_numpy().astype("datetime64[ns]").astype("int64")
+        earlier = reversed(STAGE_NAMES[: STAGE_NAMES.index(LABELS) + 1])
+        paths = [stage_path(settings, record.run_id, symbol, stage) for stage in earlier]
+        frame = read_chain(paths, ["datetime", "close_time"])
+        opens = frame["datetime"].array.asi8
+        closes = frame["close_time"].array.asi8
         times[symbol] = opens
         bar_ns = max(bar_ns, int(closes[0] - opens[0]))
     return build_plan(times, record.config, bar_ns)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from trading_pipeline.errors import RunError, StageError, UsageError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
-from trading_pipeline.stages.execute import execute_stage, stage_path
+from trading_pipeline.stages.execute import execute_stage
+from trading_pipeline.stages.handover import stage_path
 from trading_pipeline.stages.planning import PLANNED_STAGE, plan_run
 from trading_pipeline.stages.records import RunRecord
 from trading_pipeline.stages.runs import STAGE_NAMES, create_run, read_run, run_dir, update_run
@@ -120,7 +121,7 @@ def carry_over(settings: Settings, old: RunRecord, new_run_id: str, from_stage: 
     for symbol in old.symbols:
         for stage in earlier:
             source = stage_path(settings, old.run_id, symbol, stage)
-            target = stage_path(settings, new_run_id, symbol, stage)
+            target = run_dir(settings, new_run_id) / symbol / source.name
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(source, target)

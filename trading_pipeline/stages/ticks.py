@@ -18,38 +18,68 @@ bar's return, and run.json lists it); a wick spike (only the high or low displac
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAD_TO_SIGMA", "MAX_LISTED", "bad_tick_mask"]
+__all__ = ["MAD_TO_SIGMA", "MAX_LISTED", "bad_tick_mask", "trailing_median"]
 
 MAD_TO_SIGMA = 1.4826
 """For normal returns the median absolute return is 0.6745 sigma."""
 MAX_LISTED = 1000
 """run.json lists at most this many bad ticks per symbol (the count is always exact)."""
+BLOCK_ROWS = 65_536
+"""Candidate rows per block of window copies (~30 MB with a 60-bar window)."""
 
 
-def _trailing_median(values: np.ndarray, window: int) -> np.ndarray:
-    """Median of the previous ``window`` values (NaN skipped), excluding the value itself."""
-    rolling = pd.Series(values).rolling(window, min_periods=max(2, window // 2)).median()
-    shifted: np.ndarray = np.r_[np.nan, rolling.to_numpy()[:-1]]
-    return shifted
+def trailing_median(values: np.ndarray, window: int, rows: np.ndarray) -> np.ndarray:
+    """At each of ``rows``: the median of the ``window`` values before it (NaN skipped; NaN when fewer
+    than ``window // 2`` are there). Equal, bit for bit, to pandas' rolling median shifted by one row.
+
+    Only candidate rows are computed, in blocks: a full rolling median costs ~0.3 s per million bars,
+    while the bars that can be bad ticks at all (their range leaves the last close) are usually few.
+    """
+    minimum = max(2, window // 2)
+    padded = np.r_[np.full(window, np.nan), values]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    out = np.full(len(rows), np.nan)
+    for start in range(0, len(rows), BLOCK_ROWS):
+        block = windows[rows[start : start + BLOCK_ROWS]]
+        enough = (~np.isnan(block)).sum(axis=1) >= minimum
+        if enough.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows are masked by `enough`
+                out[start : start + BLOCK_ROWS][enough] = np.nanmedian(block[enough], axis=1)
+    return out
 
 
 def bad_tick_mask(
     frame: pd.DataFrame, gap_before: np.ndarray, window: int, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(bad, reference close) per bar; the reference is the trailing median close a bar was judged by."""
+    """(bad, reference close) per bar; the reference is the trailing median close a bar was judged by
+    (NaN where the bar was not compared with it)."""
     log_close = np.log(frame["close"].to_numpy("float64"))
     log_low = np.log(frame["low"].to_numpy("float64"))
     log_high = np.log(frame["high"].to_numpy("float64"))
+    previous = np.r_[np.nan, log_close[:-1]]
+    with np.errstate(invalid="ignore"):
+        from_previous = np.maximum(np.maximum(log_low - previous, previous - log_high), 0.0)
+    bad = np.zeros(len(frame), dtype=bool)
+    reference = np.full(len(frame), np.nan)
+    # A bar whose range includes the last close is 0 away from it, so it cannot be a bad tick.
+    rows = np.flatnonzero((from_previous > 0) & ~gap_before)
+    if not len(rows):
+        return bad, reference
     moves = np.abs(np.diff(log_close, prepend=np.nan))
     moves[moves == 0] = np.nan
-    limit = threshold * MAD_TO_SIGMA * _trailing_median(moves, window)
-    reference = _trailing_median(log_close, window)
-    previous = np.r_[np.nan, log_close[:-1]]
-    from_previous = np.maximum(np.maximum(log_low - previous, previous - log_high), 0.0)
-    from_median = np.maximum(np.maximum(log_low - reference, reference - log_high), 0.0)
+    limit = threshold * MAD_TO_SIGMA * trailing_median(moves, window, rows)
     with np.errstate(invalid="ignore"):
-        bad = (from_previous > limit) & (from_median > limit) & ~gap_before
-    return bad, np.exp(reference)
+        far = from_previous[rows] > limit
+    rows, limit = rows[far], limit[far]
+    median = trailing_median(log_close, window, rows)
+    from_median = np.maximum(np.maximum(log_low[rows] - median, median - log_high[rows]), 0.0)
+    with np.errstate(invalid="ignore"):
+        bad[rows[from_median > limit]] = True
+    reference[rows] = np.exp(median)
+    return bad, reference

@@ -1,0 +1,136 @@
+"""The files stages hand over and deliver: Arrow IPC between stages, Parquet for train/val/test.
+
+Hand-over files (``runs/<run_id>/<symbol>/<stage>.arrow``) are written once and read once, by the next
+stage, maybe on another worker. ``load`` and ``clean`` write whole frames. ``features`` and ``labels``
+write only the columns they add, with ``_row``: each row's position in the clean frame (they drop
+rows, never reorder them); the next stage's input is the clean frame's rows joined with those
+columns. That halves the bytes a run writes, and writing, not computing, is what a stage spent
+most of its time on. They are Arrow IPC files without compression: on 2M rows of float
+features, writing one takes ~4x less time than Parquet with lz4 and reading it back ~5x less (Parquet
+spends its time encoding, not on the disk), for files as large as the data in memory. Runs made before
+kept their hand-overs as ``<stage>.parquet``; they are still read (a rerun may link them).
+
+The deliverables (``train/val/test.parquet``) are kept and read by other tools, so they are Parquet
+with zstd, written without dictionary encoding for the float columns (every value differs, so the
+dictionary is built and thrown away: ~40% of the write time) and in parallel threads (pyarrow
+releases the GIL while it encodes and compresses).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from trading_pipeline.settings import Settings
+from trading_pipeline.stages.runs import run_dir
+from trading_pipeline.store import atomic_writer
+
+__all__ = [
+    "OUTPUT_COMPRESSION",
+    "ROW",
+    "read_chain",
+    "read_frame",
+    "stage_path",
+    "write_deliverables",
+    "write_frame",
+]
+
+HANDOVER_SUFFIX = ".arrow"
+LEGACY_SUFFIX = ".parquet"
+OUTPUT_COMPRESSION = "zstd"
+ROW = "_row"
+"""In a hand-over that holds only the columns its stage added: the row's position in the whole frame."""
+
+
+def stage_path(settings: Settings, run_id: str, symbol: str, stage: str) -> Path:
+    """The stage's hand-over file: ``.arrow``, or the ``.parquet`` an older run left."""
+    path = run_dir(settings, run_id) / symbol / f"{stage}{HANDOVER_SUFFIX}"
+    legacy = path.with_suffix(LEGACY_SUFFIX)
+    return legacy if not path.exists() and legacy.exists() else path
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def write_frame(frame: pd.DataFrame, path: Path, *, added_to: pd.DataFrame | None = None) -> None:
+    """A hand-over file, written atomically (temp file, fsync, rename); with ``added_to``, only the
+    columns ``frame`` has beyond it, and ``_row``."""
+    if added_to is not None:
+        frame = frame[[c for c in frame.columns if c not in added_to.columns or c == ROW]]
+    table = _table(frame)
+    with (
+        atomic_writer(path) as tmp,
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_file(sink, table.schema) as writer,
+    ):
+        writer.write_table(table)
+
+
+def _read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+    if path.suffix == LEGACY_SUFFIX:
+        return pq.read_table(path, columns=columns)
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    return table.select(columns) if columns else table
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """A hand-over file as a frame; columns are not consolidated into blocks (no copy)."""
+    frame: pd.DataFrame = _read_table(path).to_pandas(split_blocks=True)
+    return frame
+
+
+def _rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """The table's rows at sorted positions ``rows``: a slice (no copy) when they are contiguous."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return table.slice(int(rows[0]), len(rows))
+    return table.take(pa.array(rows))
+
+
+def read_chain(paths: list[Path], columns: list[str] | None = None) -> pd.DataFrame:
+    """The input of the stage after ``paths[0]``: walk back through hand-overs of added columns
+    (``paths[0]``, ``paths[1]``, ...) to a whole frame, and join them on ``_row``. ``columns`` limits
+    the frame to those columns (and ``_row``)."""
+    tables: list[pa.Table] = []
+    for path in paths:
+        table = _read_table(path)
+        if columns is not None:
+            table = table.select([c for c in table.column_names if c in columns or c == ROW])
+        tables.append(table)
+        if ROW not in table.column_names:
+            break
+    base, added = tables[-1], tables[-2::-1]
+    rows = added[-1].column(ROW).to_numpy() if added else np.arange(base.num_rows)
+    parts = [_rows(base, rows).to_pandas(split_blocks=True)]
+    for table in added:
+        own = table.column(ROW).to_numpy()
+        part = _rows(table.drop_columns([ROW]), np.searchsorted(own, rows))
+        parts.append(part.to_pandas(split_blocks=True))
+    frame: pd.DataFrame = pd.concat(parts, axis=1)
+    frame[ROW] = rows
+    return frame
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    floats = {f.name for f in table.schema if pa.types.is_floating(f.type)}
+    dictionary = [name for name in table.column_names if name not in floats]
+    with atomic_writer(path) as tmp:
+        pq.write_table(table, tmp, compression=OUTPUT_COMPRESSION, use_dictionary=dictionary)
+
+
+def write_deliverables(frame: pd.DataFrame, bounds: dict[str, tuple[int, int]], folder: Path) -> None:
+    """``<name>.parquet`` per ``name: (first row, end row)`` of ``frame``, written side by side."""
+    table = _table(frame)
+    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+        jobs = [
+            pool.submit(_write_parquet, table.slice(start, end - start), folder / f"{name}.parquet")
+            for name, (start, end) in bounds.items()
+        ]
+        for job in jobs:
+            job.result()
