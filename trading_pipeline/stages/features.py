@@ -79,11 +79,18 @@ def _calendar(times: pd.Series) -> dict[str, np.ndarray]:
     than the ``.dt`` accessors on millions of rows.
     """
     epoch_minutes = times.to_numpy("datetime64[ns]").astype("int64") // NS_PER_MINUTE
-    minute = (epoch_minutes % MINUTES_PER_DAY).astype("float64")
-    day = ((epoch_minutes // MINUTES_PER_DAY + EPOCH_WEEKDAY) % DAYS_PER_WEEK).astype("float64")
-    tod = 2 * np.pi * minute / MINUTES_PER_DAY
-    dow = 2 * np.pi * day / DAYS_PER_WEEK
-    return {"tod_sin": np.sin(tod), "tod_cos": np.cos(tod), "dow_sin": np.sin(dow), "dow_cos": np.cos(dow)}
+    minute = epoch_minutes % MINUTES_PER_DAY
+    day = (epoch_minutes // MINUTES_PER_DAY + EPOCH_WEEKDAY) % DAYS_PER_WEEK
+    # sin and cos of the 1,440 minutes and 7 days once, then a lookup per bar: the same numbers as
+    # evaluating them per bar, at a fraction of the cost on millions of rows.
+    tod = 2 * np.pi * np.arange(MINUTES_PER_DAY, dtype="float64") / MINUTES_PER_DAY
+    dow = 2 * np.pi * np.arange(DAYS_PER_WEEK, dtype="float64") / DAYS_PER_WEEK
+    return {
+        "tod_sin": np.sin(tod)[minute],
+        "tod_cos": np.cos(tod)[minute],
+        "dow_sin": np.sin(dow)[day],
+        "dow_cos": np.cos(dow)[day],
+    }
 
 
 def compute_features(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
