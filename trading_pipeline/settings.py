@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     horse_max_rss_mb: int = Field(
         default=1024, ge=64, description="A work horse larger than this after a job retires."
     )
+    # Research runs
+    run_threads: int = Field(
+        default=0, ge=0, description="Symbols an --inline run works on at once; 0 = one per CPU core."
+    )
     # Upload sessions
     session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
     # UI

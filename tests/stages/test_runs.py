@@ -197,3 +197,19 @@ def test_a_rerun_reads_the_parquet_hand_overs_older_runs_left(settings: Settings
         assert _values(settings, first.run_id, "MGC", split).equals(
             _values(settings, second.run_id, "MGC", split)
         )
+
+
+@pytest.mark.usefixtures("two_symbols")
+def test_symbols_side_by_side_or_one_after_another_give_the_same_run(settings: Settings) -> None:
+    """PIPELINE_RUN_THREADS only changes how long a run takes, never a value or a record."""
+    one = Settings.from_env({"PIPELINE_RUN_THREADS": "1"}, data_dir=settings.data_dir)
+    two = Settings.from_env({"PIPELINE_RUN_THREADS": "2"}, data_dir=settings.data_dir)
+    first, second = _run(one), _run(two)
+    assert first.split_plan == second.split_plan and second.status == "succeeded"
+    for symbol in ("MES", "MGC"):
+        for split in ("train", "val", "test"):
+            a, b = (
+                _values(settings, first.run_id, symbol, split),
+                _values(settings, second.run_id, symbol, split),
+            )
+            assert a.equals(b)

@@ -59,7 +59,13 @@ def _atr(frame: pd.DataFrame, window: int) -> pd.Series:
     """Mean true range over ``window`` bars, divided by the close so symbols compare."""
     high, low, close = (frame[c].to_numpy("float64") for c in ("high", "low", "close"))
     prev_close = np.r_[np.nan, close[:-1]]
-    true_range = np.maximum(high - low, np.maximum(np.abs(high - prev_close), np.abs(low - prev_close)))
+    # In place: three temporaries instead of six on millions of rows (max is exact, so same values).
+    true_range = high - low
+    from_high = np.abs(high - prev_close)
+    from_low = np.subtract(low, prev_close)
+    np.abs(from_low, out=from_low)
+    np.maximum(from_high, from_low, out=from_high)
+    np.maximum(true_range, from_high, out=true_range)
     return pd.Series(true_range, index=frame.index).rolling(window).mean() / frame["close"]
 
 
