@@ -135,6 +135,7 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
     if index == len(STAGES) - 1:
         # The last stage's output is the deliverable itself: train/val/test, not one more hand-over file.
         result.outputs = _write_splits(settings, run_id, symbol, out.drop(columns=ROW, errors="ignore"))
+        result.rows_out = sum(o.rows for o in result.outputs.values())
     else:
         added_to = frame if index >= WHOLE_FRAMES else None
         write_frame(out, stage_path(settings, run_id, symbol, stage.name), added_to=added_to)
@@ -146,15 +147,12 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
 def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFrame) -> dict[str, OutputRef]:
     """The deliverable: train/val/test Parquet with features and labels, no bookkeeping column."""
     codes = frame["split"].cat.codes.to_numpy()
-    edges = np.searchsorted(codes, np.arange(len(SPLIT_NAMES) + 1))  # splits are contiguous, in order
-    bounds = {name: (int(edges[i]), int(edges[i + 1])) for i, name in enumerate(SPLIT_NAMES)}
+    rows = {name: np.flatnonzero(codes == i) for i, name in enumerate(SPLIT_NAMES)}
     folder = run_dir(settings, run_id) / symbol
-    write_deliverables(frame.drop(columns="split"), bounds, folder)
+    write_deliverables(frame.drop(columns="split"), rows, folder)
     return {
-        name: OutputRef(
-            path=str((folder / f"{name}.parquet").relative_to(settings.runs_dir)), rows=end - start
-        )
-        for name, (start, end) in bounds.items()
+        name: OutputRef(path=str((folder / f"{name}.parquet").relative_to(settings.runs_dir)), rows=len(at))
+        for name, at in rows.items()
     }
 
 

@@ -89,7 +89,9 @@ def read_frame(path: Path) -> pd.DataFrame:
 
 def _rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
     """The table's rows at sorted positions ``rows``: a slice (no copy) when they are contiguous."""
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+    if not len(rows):
+        return table.slice(0, 0)
+    if rows[-1] - rows[0] + 1 == len(rows):
         return table.slice(int(rows[0]), len(rows))
     return table.take(pa.array(rows))
 
@@ -125,13 +127,13 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
         pq.write_table(table, tmp, compression=OUTPUT_COMPRESSION, use_dictionary=dictionary)
 
 
-def write_deliverables(frame: pd.DataFrame, bounds: dict[str, tuple[int, int]], folder: Path) -> None:
-    """``<name>.parquet`` per ``name: (first row, end row)`` of ``frame``, written side by side."""
+def write_deliverables(frame: pd.DataFrame, rows: dict[str, np.ndarray], folder: Path) -> None:
+    """``<name>.parquet`` per ``name: sorted row positions`` of ``frame``, written side by side."""
     table = _table(frame)
-    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+    with ThreadPoolExecutor(max_workers=len(rows)) as pool:
         jobs = [
-            pool.submit(_write_parquet, table.slice(start, end - start), folder / f"{name}.parquet")
-            for name, (start, end) in bounds.items()
+            pool.submit(_write_parquet, _rows(table, at), folder / f"{name}.parquet")
+            for name, at in rows.items()
         ]
         for job in jobs:
             job.result()

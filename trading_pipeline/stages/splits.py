@@ -126,7 +126,8 @@ def _check_train(ctx: StageContext, shares: dict[str, dict[str, float]], rows: i
 
 
 def splits(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
-    """Tag rows train/val/test by the run's split instants, drop purged rows, judge classes on train."""
+    """Tag rows train/val/test by the run's split instants (purge-period and purged rows get no tag),
+    judge the class shares on train."""
     if ctx.plan is None:
         ctx.fail("the run has no split plan yet (every symbol's labels come first)")
     codes, dropped = _assign(frame, ctx.plan)
@@ -146,8 +147,8 @@ def splits(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
     train_rows = int((codes == 0).sum())
     if train_rows:
         _check_train(ctx, shares["train"], train_rows)
-    keep = codes >= 0
-    out = frame.loc[keep].reset_index(drop=True)
-    out["split"] = pd.Categorical.from_codes(codes[keep], categories=pd.Index(SPLIT_NAMES))
-    ctx.checks["rows"] = len(out)
-    return out
+    ctx.checks["rows"] = int((codes >= 0).sum())
+    # Rows of no split keep a missing tag instead of being dropped here: copying every column of
+    # millions of rows cost more than the rest of the stage, and the deliverables take each split's
+    # rows (a slice when they are contiguous, as they nearly always are) straight from the frame.
+    return frame.assign(split=pd.Categorical.from_codes(codes, categories=pd.Index(SPLIT_NAMES)))
