@@ -135,10 +135,13 @@ def main() -> None:
             f"set-up: {len(symbols)} symbols x {args.rows:,} bars stored in {time.perf_counter() - t0:.1f} s"
         )
         config = build_config(symbols=args.symbols, timeframe=args.timeframe)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         record = start_run(settings, config, queued=False)
         record = run_inline(settings, record.run_id)
         print_record("inline", record, time.perf_counter() - started)
+        # CPU time of this process (all threads): less sensitive than wall time to other load on
+        # the machine, and on an idle machine with N cores the wall time is at least CPU / N.
+        print(f"  CPU time {time.process_time() - cpu:.2f} s (PIPELINE_RUN_THREADS={settings.run_threads})")
         if not args.no_rq:
             run_rq(settings, config, args.workers)
     finally:

@@ -113,7 +113,9 @@ def read_chain(paths: list[Path], columns: list[str] | None = None) -> pd.DataFr
     parts = [_rows(base, rows).to_pandas(split_blocks=True)]
     for table in added:
         own = table.column(ROW).to_numpy()
-        part = _rows(table.drop_columns([ROW]), np.searchsorted(own, rows))
+        contiguous = len(own) and own[-1] - own[0] + 1 == len(own)
+        at = rows - own[0] if contiguous else np.searchsorted(own, rows)  # own rows without holes: offsets
+        part = _rows(table.drop_columns([ROW]), at)
         parts.append(part.to_pandas(split_blocks=True))
     frame: pd.DataFrame = pd.concat(parts, axis=1)
     frame[ROW] = rows
