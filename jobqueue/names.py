@@ -31,7 +31,14 @@ STAGE_JOB = "workers.run_jobs.run_stage"
 SERIALIZER = JSONSerializer
 """JSON, never pickle: nothing a job carries can execute code when it is loaded."""
 ACTIVE_JOB_STATES: frozenset[JobStatus] = frozenset(
-    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+    {
+        JobStatus.QUEUED,
+        JobStatus.STARTED,
+        JobStatus.DEFERRED,
+        JobStatus.SCHEDULED,
+        JobStatus.READY_TO_ENQUEUE,  # rq 3: a dependent whose parents finished, on its way to the queue
+        JobStatus.RATE_LIMITED,  # rq 3: waiting for a concurrency slot
+    }
 )
 """RQ states in which a job will still run: its id is never enqueued a second time."""
 DEAD_JOB_STATES: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})

@@ -28,6 +28,7 @@ from typing import Any
 import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
+from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
@@ -99,9 +100,11 @@ def _recover_one(
     # Queue first, then forget the dead execution: a crash in between runs the job twice (harmless),
     # never zero times. (No shared pipeline: enqueue_job WATCHes the dependencies of stage jobs.)
     queue.enqueue_job(job, at_front=True)
+    # RQ's own delete knows every key rq 3 keeps for an execution: its hash, the started registry
+    # entry, the job's execution registry and the dead worker's index of its executions.
+    execution = Execution(execution_id, job_id, connection, worker_name=worker_name)
     with connection.pipeline() as pipe:
-        pipe.zrem(registry.key, f"{job_id}:{execution_id}")
-        pipe.delete(f"rq:execution:{job_id}:{execution_id}")
+        execution.delete(job=job, pipeline=pipe)
         pipe.execute()
     return True
 

@@ -179,9 +179,10 @@ class ReusingWorker(Worker):
     def _perform_order(self, order: dict[str, str]) -> None:
         job = self.job_class.fetch(order["job"], connection=self.connection, serializer=self.serializer)
         queue = self.queue_class(order["queue"], connection=self.connection, serializer=self.serializer)
-        self.execution = Execution.fetch(order["execution"], job.id, connection=self.connection)
+        execution = Execution.fetch(order["execution"], job.id, connection=self.connection)
+        self.execution = execution  # rq 3 keeps executions in a dict; perform_job's cleanup pops this one
         os.environ["RQ_JOB_ID"] = job.id
-        self.perform_job(job, queue)
+        self.perform_job(job, queue, execution)
 
 
 def _running(pid: int) -> bool:

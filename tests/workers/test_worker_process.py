@@ -6,6 +6,7 @@ import time
 
 import pytest
 import redis
+from rq.executions import ExecutionRegistry
 from rq.job import Job, JobStatus
 
 from jobqueue import SERIALIZER
@@ -52,7 +53,8 @@ def test_a_worker_killed_mid_job_is_recovered_with_exactly_one_copy(
     wait_for(lambda: _stage(conn, job_id) == "writing", timeout_s=60, what="the job to reach 'writing'")
     other = spawn("worker", "ingest") if rescuer == "already-running" else None
     if other is not None:
-        wait_for(lambda: len(conn.keys("rq:worker:*")) >= 2, what="the second worker")  # it is idle now
+        # rq:workers, not rq:worker:*: rq 3 adds a rq:worker:<name>:executions key per busy worker
+        wait_for(lambda: conn.scard("rq:workers") >= 2, what="the second worker")  # it is idle now
     killed_at = time.monotonic()
     victim.kill()
     if other is None:
@@ -70,6 +72,9 @@ def test_a_worker_killed_mid_job_is_recovered_with_exactly_one_copy(
     # The ledger row is final before the job function returns; RQ marks the job finished after that.
     wait_for(lambda: job.get_status() == JobStatus.FINISHED, timeout_s=30, what="RQ to finish the job")
     assert job.get_meta(refresh=True)["abandoned"] == 1  # our recovery, not RQ's 90 s heartbeat expiry
+    # No trace of the dead execution is left (rq 3 also indexes executions per job and per worker).
+    assert ExecutionRegistry(job_id, connection=conn).get_execution_ids() == []
+    assert not any(conn.smembers(key) for key in conn.keys("rq:worker:*:executions"))
     assert parquet_rows(queue_settings) == {f"default/MES/{sha[:20]}.parquet": len(bars)}
     assert not list(queue_settings.processed_dir.rglob("*.tmp"))
     assert [r.status for r in ledger.files()] == ["ingested"]
