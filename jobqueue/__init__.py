@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         SERIALIZER,
         STAGE_JOB,
     )
-    from jobqueue.recovery import recover_abandoned_jobs, requeue_lost_jobs
+    from jobqueue.recovery import enqueue_ready_jobs, recover_abandoned_jobs, requeue_lost_jobs
 
 _EXPORTS = {
     "connect": "jobqueue.connect",
@@ -46,6 +46,7 @@ _EXPORTS = {
     "PIPELINE_QUEUE": "jobqueue.names",
     "SERIALIZER": "jobqueue.names",
     "STAGE_JOB": "jobqueue.names",
+    "enqueue_ready_jobs": "jobqueue.recovery",
     "recover_abandoned_jobs": "jobqueue.recovery",
     "requeue_lost_jobs": "jobqueue.recovery",
 }
@@ -65,6 +66,7 @@ __all__ = [
     "connect_settings",
     "enqueue_ingest",
     "enqueue_ingest_many",
+    "enqueue_ready_jobs",
     "ingest_job_id",
     "ingest_queue",
     "recover_abandoned_jobs",

@@ -25,6 +25,7 @@ from rq.job import Job, JobStatus
 
 from jobqueue.ids import stage_job_id
 from jobqueue.names import DEAD_JOB_STATES, PIPELINE_QUEUE, SERIALIZER, STAGE_JOB
+from jobqueue.recovery import enqueue_ready_jobs
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.execute import mark_failed
@@ -155,7 +156,9 @@ def cancel_downstream(connection: redis.Redis, run_id: str, symbol: str, stage: 
 
 
 def reconcile(connection: redis.Redis, settings: Settings, run_id: str) -> None:
-    """Record failures RQ knows of but the run does not (a killed work horse never reached our handler)."""
+    """Record failures RQ knows of but the run does not (a killed work horse never reached our handler),
+    and queue stage jobs RQ marked ready but left behind (plain `rq worker`s only look every 10 min)."""
+    enqueue_ready_jobs(connection, [PIPELINE_QUEUE])
     record = read_run(settings, run_id)
     for symbol, stages in record.jobs.items():
         sym = record.symbols[symbol]

@@ -34,7 +34,7 @@ from rq.job import Job
 from rq.scheduler import RQScheduler
 
 from jobqueue.names import DEFAULT_QUEUES, SERIALIZER
-from jobqueue.recovery import recover_abandoned_jobs, requeue_lost_jobs
+from jobqueue.recovery import enqueue_ready_jobs, recover_abandoned_jobs, requeue_lost_jobs
 from stack.supervisor import die_with_parent
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
@@ -61,7 +61,8 @@ PRELOAD = (
 PRELOAD_PACKAGES = ("trading_pipeline.ingest", "trading_pipeline.validation", "trading_pipeline.stages")
 """Every module in these packages is imported too: the readers import vendor modules lazily."""
 RECOVERY_INTERVAL_S = 3.0
-"""How often a worker looks for jobs held by dead workers (cheap: one ZRANGE per queue)."""
+"""How often a worker looks for jobs held by dead workers and for dependents RQ left ready (cheap:
+one ZRANGE per queue each)."""
 RQ_MAINTENANCE_INTERVAL_S = 60
 """RQ's own registry cleaning (and scheduler take-over) runs this often instead of every 600 s."""
 WORKER_TTL_S = 18
@@ -198,11 +199,14 @@ class PipelineWorker(ReusingWorker):
             recovered = recover_abandoned_jobs(self.connection, self.queue_names())
             if first:  # a worker starting may be the replacement of one killed mid-dequeue
                 recovered += requeue_lost_jobs(self.connection, self.queue_names())
+            ready = enqueue_ready_jobs(self.connection, self.queue_names())
         except redis.RedisError as exc:
             log.warning("abandoned-job recovery failed", error=str(exc))
             return
         if recovered:
             log.warning("requeued jobs of dead workers", jobs=recovered)
+        if ready:
+            log.info("enqueued dependents rq left ready", jobs=ready)
 
 
 def _horse_killed(job: Job, retpid: int, ret_val: int, _rusage: Any) -> None:

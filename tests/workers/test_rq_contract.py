@@ -18,7 +18,8 @@ here, loudly, instead of in production. Each behaviour and the test that pins it
   ``work_horse_killed_handler`` records it, and the worker's execution index (rq 3) says what it runs (here).
 * `rq info -u URL` (with or without ``--serializer``) lists our queues and workers (here).
 * dependencies: stage chains run with ``depends_on`` and a failing stage cancels its symbol's later jobs
-  (tests/stages/test_e2e.py, on plain `rq worker` processes).
+  (tests/stages/test_e2e.py, on plain `rq worker` processes); rq 3 leaves some dependents in its ready
+  registry when two workers finish jobs at once, and our drain queues them within seconds (here).
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ from rq import Queue, Worker
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from jobqueue import INGEST_QUEUE, SERIALIZER, enqueue_ingest, ingest_job_id, stage_job_id
+from jobqueue import (
+    INGEST_QUEUE,
+    PIPELINE_QUEUE,
+    SERIALIZER,
+    enqueue_ingest,
+    enqueue_ready_jobs,
+    ingest_job_id,
+    stage_job_id,
+)
 from jobqueue.recovery import MAX_ABANDONS, recover_abandoned_jobs
 from jobqueue.status import queue_summary
 from testkit import PipelineProcess, drop_csv, enqueue, parquet_rows, wait_for
@@ -254,6 +263,48 @@ def test_job_ids_are_valid_rq_ids_for_any_source_or_symbol(name: str, conn: redi
         queue.enqueue("os.getcwd", job_id=f"ingest-{name}.csv")
     assert ingest_job_id(name, sha) != ingest_job_id(name + "_", sha)
     assert stage_job_id("run-1", name, "load") != stage_job_id("run-1", name + "_", "load")
+
+
+# --- dependencies ----------------------------------------------------------------------------------------
+
+
+def test_a_dependent_rq_left_ready_is_queued_by_our_drain(conn: redis.Redis) -> None:
+    """rq 3 marks a finished job's dependents ready, then enqueues them; the second step can lose a
+    WATCH race to another worker and leave the dependent ready until RQ's 10-minute maintenance."""
+    queue = Queue(PIPELINE_QUEUE, connection=conn, serializer=SERIALIZER)
+    parent = queue.enqueue("os.getpid", job_id="parent")
+    child = queue.enqueue("os.getpid", job_id="child", depends_on=parent)
+    assert child.get_status() == JobStatus.DEFERRED
+    with conn.pipeline() as pipe:  # the first step, as a worker's success handling does it
+        queue.ready_job_registry.register_jobs([child], pipeline=pipe)
+        pipe.execute()
+    assert child.get_status() == JobStatus.READY_TO_ENQUEUE and queue.job_ids == ["parent"]
+
+    assert enqueue_ready_jobs(conn) == ["child"]
+    assert child.get_status() == JobStatus.QUEUED and queue.job_ids == ["parent", "child"]
+    assert enqueue_ready_jobs(conn) == []  # never twice
+
+
+def test_chains_on_two_workers_never_wait_for_rqs_maintenance(conn: redis.Redis, spawn) -> None:
+    """Two workers finishing chained jobs at once: every chain ends in seconds, not at RQ's maintenance
+    (60 s on our workers); without the drain, 5-10 of these 160 jobs were left ready."""
+    workers = [spawn("worker", PIPELINE_QUEUE) for _ in range(2)]
+    wait_for(lambda: conn.scard("rq:workers") == 2, timeout_s=60, what="two workers")
+    queue = Queue(PIPELINE_QUEUE, connection=conn, serializer=SERIALIZER)
+    last = []
+    for chain in range(40):
+        job = None
+        for step in range(4):
+            job = queue.enqueue("time.sleep", args=[0.005], job_id=f"c{chain}-s{step}", depends_on=job)
+        last.append(job.id)  # type: ignore[union-attr]
+
+    def ended() -> bool:
+        return all(status == JobStatus.FINISHED for status in (_status(conn, j) for j in last))
+
+    wait_for(ended, timeout_s=40, interval_s=0.2, what="every chain to finish")
+    assert queue.ready_job_registry.get_job_ids(cleanup=False) == []
+    drained = sum(w.output().count("enqueued dependents rq left ready") for w in workers)
+    print(f"batches of dependents rq left ready, queued by our drain: {drained}")
 
 
 # --- the reusing work horse ------------------------------------------------------------------------------
