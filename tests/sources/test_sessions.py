@@ -45,11 +45,15 @@ class TestSessionIds:
         now = datetime(2026, 11, 28, 10, 15, tzinfo=UTC)
         assert len({new_session_id(now) for _ in range(10_000)}) == 10_000
 
-    def test_many_sessions_in_one_second_get_distinct_folders(self, sessions: SessionManager) -> None:
-        """Sessions created back to back (same second) each get their own folder and source."""
+    def test_many_sessions_in_one_second_get_distinct_folders(
+        self, sessions: SessionManager, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Sessions created within the same second each get their own folder and source."""
+        instant = datetime(2026, 12, 1, 14, 36, 26, tzinfo=UTC)
+        monkeypatch.setattr("trading_pipeline.sources.sessions.utc_now", lambda: instant)
         ids = [sessions.create_session() for _ in range(30)]
         assert len(set(ids)) == 30
-        assert len({i.split("_")[1] for i in ids}) <= 3  # really the same second(s)
+        assert {i.split("_")[1] for i in ids} == {"20261201T143626"}
         assert set(ids) <= set(sessions.repository.source_ids())
 
 
