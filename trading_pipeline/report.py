@@ -53,19 +53,32 @@ class Finding:
     rows: tuple[int, ...] = ()
     count: int = 0
     hint: str = ""
+    what: str = field(default="", compare=False, repr=False)
+    """The message without its rows and hint (findings of a file read in chunks are merged by it)."""
 
     @classmethod
     def at_rows(
-        cls, check: str, what: str, rows: Iterable[int], *, severity: Severity = "error", hint: str = ""
+        cls,
+        check: str,
+        what: str,
+        rows: Iterable[int],
+        *,
+        severity: Severity = "error",
+        hint: str = "",
+        count: int | None = None,
     ) -> Finding:
-        """Build a finding whose message starts with the rows, e.g. 'rows 11-13: high below low'."""
+        """Build a finding whose message starts with the rows, e.g. 'rows 11-13: high below low'.
+
+        ``count``: how many rows there are in all when ``rows`` lists only the first of them.
+        """
         all_rows = list(rows)
+        total = len(all_rows) if count is None else count
         shown = tuple(int(r) for r in all_rows[:MAX_REPORTED_ROWS])
-        prefix = describe_rows(shown, len(all_rows))
+        prefix = describe_rows(shown, total)
         message = f"{prefix}: {what}" if prefix else what
         if hint:
             message = f"{message}. {hint}"
-        return cls(check, message, severity, shown, len(all_rows), hint)
+        return cls(check, message, severity, shown, total, hint, what)
 
     def to_json(self) -> dict[str, Any]:
         return {"check": self.check, "message": self.message, "rows": list(self.rows), "count": self.count}

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     default_tz: str | None = Field(
         default=None, description="Zone for naive timestamps when no --tz and no vendor rule applies."
     )
+    ingest_memory_mb: int = Field(
+        default=1024,
+        ge=128,
+        description="Peak memory one ingest may use: larger files are read, checked and sorted in chunks.",
+    )
     # Watcher
     quiet_period_s: float = Field(default=1.0, description="A file must keep size and mtime this long.")
     reconcile_interval_s: float = Field(default=30.0, description="Full rescan of the watched folders.")

@@ -96,6 +96,19 @@ class BarStore:
             pq.write_table(table, tmp, compression="zstd")
         return path
 
+    def publish(self, tmp: Path, path: Path) -> Path:
+        """Move a finished temp file (written beside ``path``'s folder, on the same disk) into place:
+        fsync, rename, fsync the folder."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.replace(path)
+        fsync_dir(path.parent)
+        return path
+
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # leave non-empty or shared folders alone

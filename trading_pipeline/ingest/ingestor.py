@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trading_pipeline.errors import IngestError, StoreError, UsageError
+from trading_pipeline.ingest.bounded import Prepared, check_in_chunks, chunk_bytes_for, should_chunk
+from trading_pipeline.ingest.chunked import NotChunkable, chunkable
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ledger import FileRecord, Ledger
@@ -74,10 +76,18 @@ REREPORTED_BY_READER = frozenset({MISSING_PRICES, TIMESTAMPS})
 
 @dataclass
 class _Checked:
-    """A validated file: its report, and the canonical table to store per symbol."""
+    """A validated file: its report, and per symbol the canonical table to store or, for a file checked
+    in chunks, the temp file that holds it."""
 
     report: FileReport
     tables: dict[str, pa.Table]
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+
+    def discard(self) -> None:
+        for item in self.prepared.values():
+            if item.tmp is not None:
+                item.tmp.unlink(missing_ok=True)
+        self.prepared = {}
 
 
 def file_sha256(path: Path) -> str:
@@ -97,11 +107,19 @@ class DataIngestor:
     so a dry run (``validate``) never creates anything on disk."""
 
     def __init__(
-        self, settings: Settings, ledger: Ledger | None = None, store: BarStore | None = None
+        self,
+        settings: Settings,
+        ledger: Ledger | None = None,
+        store: BarStore | None = None,
+        *,
+        chunk_bytes: int | None = None,
     ) -> None:
+        """``chunk_bytes`` reads every text file in chunks of that size (tests place chunk boundaries
+        with it); by default only files too large to read whole within ``ingest_memory_mb`` are."""
         self.settings = settings
         self._ledger = ledger
         self._store = store
+        self._chunk_bytes = chunk_bytes
 
     @property
     def ledger(self) -> Ledger:
@@ -131,7 +149,7 @@ class DataIngestor:
         target = _absolute(path)
         options = self._with_defaults(options)
         progress("hashing", 0)
-        checked = self._check(target, file_sha256(target), options, progress)
+        checked = self._check(target, file_sha256(target), options, progress, write=False)
         if not checked.report.rejected:
             checked.report.status = FileStatus.VALIDATED
         progress("done", 100)
@@ -164,6 +182,8 @@ class DataIngestor:
             checked = None
         original = self._ingested(options.source_id, sha)
         if original is not None:
+            if checked is not None:
+                checked.discard()
             report = self._duplicate(target, sha, original, stat.st_size, stat.st_mtime)
             progress("done", 100)
             return report
@@ -189,11 +209,18 @@ class DataIngestor:
             checked.report.sha256 = digest.result()
         return checked
 
-    def _check(self, path: Path, sha: str, options: IngestOptions, progress: Progress) -> _Checked:
+    def _check(
+        self, path: Path, sha: str, options: IngestOptions, progress: Progress, *, write: bool = True
+    ) -> _Checked:
         report = FileReport(
             path=str(path), status=FileStatus.INGESTED, sha256=sha, source_id=options.source_id
         )
         progress("reading", 10)
+        chunk_bytes = self._chunked(path)
+        if chunk_bytes:
+            checked = self._check_in_chunks(path, options, report, chunk_bytes, write)
+            if checked is not None:
+                return checked
         parsed = _read(path, options, report)
         if parsed is None:
             report.status = FileStatus.REJECTED
@@ -206,6 +233,50 @@ class DataIngestor:
             report.status = FileStatus.REJECTED
             tables = {}
         return _Checked(report, tables)
+
+    def _chunked(self, path: Path) -> int | None:
+        """The chunk size when ``path`` is text to read in chunks; None to read it whole."""
+        try:
+            compression, text = chunkable(path)
+            size = path.stat().st_size
+        except (IngestError, OSError):
+            return None  # the whole-file reader says precisely what is wrong
+        if not text:
+            return None
+        if self._chunk_bytes:
+            return self._chunk_bytes
+        memory_mb = self.settings.ingest_memory_mb
+        return chunk_bytes_for(memory_mb) if should_chunk(size, compression is not None, memory_mb) else None
+
+    def _check_in_chunks(
+        self, path: Path, options: IngestOptions, report: FileReport, chunk_bytes: int, write: bool
+    ) -> _Checked | None:
+        """Check (and with ``write``, prepare the outputs of) a file read in chunks; None when its text
+        cannot be cut into chunks (UTF-16), so it is read whole."""
+        out_dir = self.store.root / options.source_id if write else None
+        try:
+            with _infrastructure("write the processed bars"):
+                prepared = check_in_chunks(
+                    path,
+                    options,
+                    report,
+                    memory_mb=self.settings.ingest_memory_mb,
+                    chunk_bytes=chunk_bytes,
+                    out_dir=out_dir,
+                    whole_allowed=self._chunk_bytes is not None,
+                )
+        except NotChunkable:
+            return None
+        except IngestError as exc:
+            report.add(Finding(exc.check, str(exc.fields.get("reason") or exc.message)))
+            prepared = {}
+        checked = _Checked(report, {}, prepared)
+        if report.errors:
+            report.status = FileStatus.REJECTED
+            checked.discard()
+        else:
+            report.symbols = {name: item.result for name, item in prepared.items()}
+        return checked
 
     def _validate(
         self, parsed: ParsedFile, options: IngestOptions, report: FileReport
@@ -264,6 +335,11 @@ class DataIngestor:
                 target = self.store.path_for(report.source_id, symbol, report.sha256)
                 written.append(self.store.write(table, target))
                 report.symbols[symbol].output = str(target)
+            for symbol, item in checked.prepared.items():
+                target = self.store.path_for(report.source_id, symbol, report.sha256)
+                if item.tmp is not None and item.tmp.exists():
+                    written.append(self.store.publish(item.tmp, target))
+                    report.symbols[symbol].output = str(target)
         with _infrastructure("supersede older versions in the ledger"):
             old = self.ledger.supersede(report.source_id, report.path, report.sha256)
             # Two workers racing on the same bytes under two names both store the same file: never

@@ -11,6 +11,7 @@ import pyarrow as pa
 from trading_pipeline.errors import IngestError
 from trading_pipeline.ingest.numbers import NumberFormat
 from trading_pipeline.ingest.timeformats import TimeFormat
+from trading_pipeline.ingest.timeparse import Carry
 from trading_pipeline.report import Finding
 
 __all__ = ["RawTable", "guard_read"]
@@ -33,6 +34,11 @@ class RawTable:
     zone: str | None = None
     symbol: str | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    total_rows: int = 0
+    """Data rows the text held, read or not (ragged rows too): where the next chunk's rows start."""
+    junk: list[str] = field(default_factory=list)
+    carry: Carry | None = None
+    """What a chunked read carries from chunk to chunk (None: the whole file at once)."""
 
     @property
     def num_rows(self) -> int:

@@ -129,9 +129,16 @@ def read_delimited(
     plan: ColumnPlan,
     read: ReadPlan,
     path: str,
+    offset: int = 0,
 ) -> RawTable:
-    """Read the planned columns; ``open_source()`` returns a fresh pyarrow stream or buffer each call."""
+    """Read the planned columns; ``open_source()`` returns a fresh pyarrow stream or buffer each call.
+
+    ``offset``: data rows of the file before this text (a chunk of a larger file), so that row numbers
+    and findings count from the top of the file.
+    """
     table, ragged, attempt = _read_passes(open_source, sniff, plan, read, path)
+    ragged.rows = [r + offset for r in ragged.rows]
+    ragged.tail = [r + offset for r in ragged.tail]
     columns = {plan.roles[i]: table.column(f"c{i}") for i in plan.used}
     if sniff.skip_initial_space or not attempt.strict or not read.numbers.plain:
         columns = {k: _trim(v) for k, v in columns.items()}
@@ -140,18 +147,24 @@ def read_delimited(
     if attempt.encoding != sniff.encoding and sniff.encoding == "utf8":
         raw.findings.append(Finding("encoding", NOT_UTF8, "warning"))
     total = table.num_rows + len(ragged.rows)
+    raw.total_rows, raw.junk = total, ragged.junk
     if ragged.rows:
-        raw.row_numbers = np.delete(np.arange(1, total + 1), np.array(ragged.rows) - 1)
+        raw.row_numbers = np.delete(
+            np.arange(offset + 1, offset + total + 1), np.array(ragged.rows) - 1 - offset
+        )
+    elif offset:
+        raw.row_numbers = np.arange(offset + 1, offset + total + 1)
     if ragged.junk:
         raw.findings.append(junk_finding(ragged.junk, "lines without data", "skipped"))
     if ragged.rows:
-        forgiven = _trailing(ragged, total, read.skip_bottom)
+        forgiven = _trailing(ragged, offset + total, read.skip_bottom)
         kept = [r for r in ragged.rows if r not in forgiven]
         if kept:
             raw.findings.append(_ragged_finding(kept, len(plan.roles)))
     if read.skip_bottom:
         _drop_bottom(
-            raw, read.skip_bottom - len(ragged.tail) - len(_trailing(ragged, total, read.skip_bottom))
+            raw,
+            read.skip_bottom - len(ragged.tail) - len(_trailing(ragged, offset + total, read.skip_bottom)),
         )
     if not attempt.strict and sniff.header is not None:
         _drop_repeated_headers(raw, plan)

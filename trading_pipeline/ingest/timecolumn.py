@@ -119,7 +119,7 @@ def _strings(ctx: TimeContext, source: pa.Array, fmt: TimeFormat) -> tuple[pa.Ar
         ctx.notes["tz"] = "from the data (zone abbreviations or offsets in the values)"
         return pa.array(ns, pa.int64(), mask=~valid).view(TIMESTAMP_TYPE), "aware"
     if fmt.zone:
-        utc, findings = localize(parsed, fmt.zone, row_numbers=ctx.raw.row_numbers)
+        utc, findings = localize(parsed, fmt.zone, row_numbers=ctx.raw.row_numbers, carry=ctx.raw.carry)
         ctx.findings.extend(findings)
         ctx.notes["tz"] = f"{fmt.zone} (named in the values)"
         return utc, "aware"
@@ -129,16 +129,27 @@ def _strings(ctx: TimeContext, source: pa.Array, fmt: TimeFormat) -> tuple[pa.Ar
 
 
 def _read_swapped(ctx: TimeContext, text: pa.Array, fmt: TimeFormat) -> bool:
-    """Whether day-first and month-first both fit the sample: the whole column decides, or refuse."""
-    if not fmt.swapped:
+    """Whether to read dates the swapped way (day-first for a month-first format); notes the format
+    when the values decided it, so a file read in chunks reads every later chunk the same way."""
+    swapped = _decide_swapped(ctx, text, fmt)
+    if swapped is None:
         return False
+    ctx.notes["date_format"] = str(fmt.swapped if swapped else fmt.fmt)
+    return swapped
+
+
+def _decide_swapped(ctx: TimeContext, text: pa.Array, fmt: TimeFormat) -> bool | None:
+    """Whether day-first and month-first both fit the sample: the column decides, or refuse; None when
+    it does not matter (one reading only, or every date has day == month)."""
+    if not fmt.swapped:
+        return None
     first = parse_strings(text, fmt)
     second = parse_strings(text, fmt, swapped=True)
     misses: tuple[int, int] = (first.null_count, second.null_count)
     if misses[0] != misses[1]:
         return misses[1] < misses[0]
     if pc.all(pc.equal(first, second)).as_py() in (True, None):
-        return False  # every date has day == month: the readings agree
+        return None  # every date has day == month: the readings agree
     if ctx.profile.month_first:
         return False
     steps = (_date_step(first), _date_step(second))
@@ -173,6 +184,11 @@ def _epoch(ctx: TimeContext, source: pa.Array, fmt: TimeFormat | None) -> pa.Arr
         pc.cast(source, pa.int64(), safe=False) if pa.types.is_integer(source.type) else _int_strings(source)
     )
     unit = fmt.unit if fmt is not None else None
+    if unit is None:
+        raw = np.asarray(pc.fill_null(ints, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        valid = ~np.asarray(ints.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        if valid.any():
+            ctx.notes["epoch_unit"] = epoch_unit(raw[valid])  # what later chunks of the file use too
     times = epoch_to_utc(ints, unit)
     zone = ctx.zone[0]
     ctx.wall = lambda: pc.local_timestamp(times.cast(pa.timestamp("ns", zone))) if zone else times
@@ -254,17 +270,22 @@ def _naive_to_utc(ctx: TimeContext, times: pa.Array) -> pa.Array:
         ctx.findings.append(Finding("timezone", f"{what}. {hint}", "warning", hint=hint))
         zone = "UTC"
     ctx.notes["tz"] = f"{zone} ({origin})"
-    utc, findings = localize(times, zone, groups=_symbol_codes(ctx.raw), row_numbers=ctx.raw.row_numbers)
+    codes, names = _symbol_codes(ctx.raw)
+    utc, findings = localize(
+        times, zone, groups=codes, row_numbers=ctx.raw.row_numbers, carry=ctx.raw.carry, names=names
+    )
     ctx.findings.extend(findings)
     return utc
 
 
-def _symbol_codes(raw: RawTable) -> np.ndarray | None:
-    """One integer per symbol, so each symbol of a multi-symbol file passes the DST hour on its own."""
+def _symbol_codes(raw: RawTable) -> tuple[np.ndarray | None, list[str] | None]:
+    """One integer per symbol, so each symbol of a multi-symbol file passes the DST hour on its own,
+    and the symbol of each code."""
     if "symbol" not in raw.columns:
-        return None
-    codes = pc.dictionary_encode(_arr(raw.columns["symbol"])).indices
-    return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return None, None
+    encoded = pc.dictionary_encode(_arr(raw.columns["symbol"]))
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, [str(v) for v in encoded.dictionary.to_pylist()]
 
 
 def _wall_of(utc: pa.Array, offsets: tuple[int, ...]) -> pa.Array:

@@ -10,7 +10,7 @@ reported row by row instead of being shifted silently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,7 @@ from trading_pipeline.schema import TIMESTAMP_TYPE
 
 __all__ = [
     "EPOCH_UNITS",
+    "Carry",
     "epoch_to_utc",
     "epoch_unit",
     "localize",
@@ -129,12 +130,31 @@ def _transitions(tz: ZoneInfo, lo_ns: int, hi_ns: int) -> _Transitions:
     return _Transitions(np.array(starts, dtype=np.int64), np.array(offsets, dtype=np.int64))
 
 
+TAIL = 60
+"""Rows around a repeated hour that tell whether the file runs newest-first."""
+
+
+@dataclass
+class Carry:
+    """What a file read in chunks carries from one chunk to the next (a whole-file read has none).
+
+    ``passes``: per DST change (its UTC instant) and group (symbol), whether the clock has already
+    stepped back into the repeated hour and the last local time seen in it; ``tail``: the last local
+    times of the previous chunk, so the newest-first test near a chunk's start sees the rows before it.
+    """
+
+    passes: dict[tuple[int, str | None], tuple[bool, int]] = field(default_factory=dict)
+    tail: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
 def localize(
     naive: pa.Array | pa.ChunkedArray,
     tz_name: str,
     *,
     groups: np.ndarray | None = None,
     row_numbers: np.ndarray | None = None,
+    carry: Carry | None = None,
+    names: list[str] | None = None,
 ) -> tuple[pa.Array, list[Finding]]:
     """Naive wall-clock timestamps of zone ``tz_name`` as UTC, resolving DST in file order.
 
@@ -143,7 +163,8 @@ def localize(
     pass through the hour and standard time after the clock steps back (reversed for newest-first files).
     ``groups`` (e.g. symbol codes) keeps the passes of a multi-symbol file apart: each symbol walks
     through the repeated hour on its own. ``row_numbers`` maps rows to the file's 1-based data rows
-    for the report (default ``1..n``).
+    for the report (default ``1..n``). ``carry`` continues a file read in chunks (``names``: the
+    symbol of each group code, which stays the same from chunk to chunk where the codes do not).
     """
     arr = _combine(naive).cast(pa.timestamp("ns"))
     valid = np.ones(len(arr), dtype=bool)
@@ -154,11 +175,15 @@ def localize(
     if tz_name in UTC_NAMES or not valid.any():
         return _as_utc(local, valid), []
     tz = zone(tz_name)
+    if carry is not None and carry.tail.size == 0:
+        carry.tail = local[valid][-TAIL:]
     lo, hi = int(local[valid].min()), int(local[valid].max())
     trans = _transitions(tz, lo - DAY_NS, hi + DAY_NS)
     if trans.fixed:
         return _as_utc(local - trans.offsets[0], valid), []
-    utc, gap_rows = _localize_dst(local, valid, trans, groups)
+    utc, gap_rows = _localize_dst(local, valid, trans, groups, carry, names)
+    if carry is not None:
+        carry.tail = np.concatenate([carry.tail, local[valid][-TAIL:]])[-TAIL:]
     if not gap_rows.size:
         return _as_utc(utc, valid), []
     numbers = row_numbers[gap_rows] if row_numbers is not None else gap_rows + 1
@@ -166,7 +191,12 @@ def localize(
 
 
 def _localize_dst(
-    local: np.ndarray, valid: np.ndarray, trans: _Transitions, groups: np.ndarray | None
+    local: np.ndarray,
+    valid: np.ndarray,
+    trans: _Transitions,
+    groups: np.ndarray | None,
+    carry: Carry | None = None,
+    names: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """UTC nanoseconds, and the (sorted) indices of rows that fall in a spring-forward gap."""
     before, after = trans.offsets[:-1], trans.offsets[1:]
@@ -178,20 +208,38 @@ def _localize_dst(
     odd = odd[valid[odd]]
     window = np.searchsorted(bounds, local[odd], side="right") >> 1
     gap = after[window] > before[window]
+    tail = carry.tail if carry is not None else None
     for k in np.unique(window[~gap]):
         in_window = odd[(window == k) & ~gap]
-        for rows in _by_group(in_window, groups):
-            second = _second_pass(local[rows], _descending_near(local, valid, rows))
+        for group, rows in _by_group(in_window, groups, names):
+            descending = _descending_near(local, valid, rows, tail)
+            key = (int(change[k]), group)
+            before_chunk = carry.passes.get(key) if carry is not None else None
+            open_end = carry is not None and _last_of_group(valid, groups, rows) == rows[-1]
+            second, seen = _second_pass(local[rows], descending, before_chunk, open_end)
+            if carry is not None:
+                carry.passes[key] = (seen, int(local[rows[-1]]))
             utc[rows] = local[rows] - np.where(second, after[k], before[k])
     return utc, np.sort(odd[gap])
 
 
-def _by_group(rows: np.ndarray, groups: np.ndarray | None) -> list[np.ndarray]:
-    """``rows`` split by group, each part in file order; one part when there are no groups."""
+def _last_of_group(valid: np.ndarray, groups: np.ndarray | None, rows: np.ndarray) -> int:
+    """The chunk's last valid row of the group of ``rows``."""
+    mine = valid if groups is None else valid & (groups == groups[rows[0]])
+    return int(np.flatnonzero(mine)[-1])
+
+
+def _by_group(
+    rows: np.ndarray, groups: np.ndarray | None, names: list[str] | None
+) -> list[tuple[str | None, np.ndarray]]:
+    """``rows`` split by group (named when ``names`` are given), each part in file order."""
     if groups is None:
-        return [rows]
+        return [(None, rows)]
     keys = groups[rows]
-    return [rows[keys == key] for key in np.unique(keys)]
+    return [
+        (names[int(key)] if names is not None and key >= 0 else str(key), rows[keys == key])
+        for key in np.unique(keys)
+    ]
 
 
 def _place(local: np.ndarray, bounds: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -212,25 +260,46 @@ def _place(local: np.ndarray, bounds: np.ndarray, offsets: np.ndarray) -> tuple[
     return utc, odd
 
 
-def _descending_near(local: np.ndarray, valid: np.ndarray, rows: np.ndarray) -> bool:
+def _descending_near(
+    local: np.ndarray, valid: np.ndarray, rows: np.ndarray, tail: np.ndarray | None = None
+) -> bool:
     """Whether the file runs newest-first around these rows (Barchart-style), by the local majority.
 
     An ascending file steps back exactly once at a fall-back change, so one backward step is no
     evidence of a newest-first file: it takes at least two more backward steps than forward ones.
+    ``tail``: the previous chunk's last local times, the rows before a chunk's first row.
     """
-    lo, hi = max(int(rows[0]) - 60, 0), min(int(rows[-1]) + 60, local.size)
+    lo, hi = max(int(rows[0]) - TAIL, 0), min(int(rows[-1]) + TAIL, local.size)
     near = local[lo:hi][valid[lo:hi]]
+    if tail is not None and int(rows[0]) < TAIL and tail.size:
+        near = np.concatenate([tail[-(TAIL - int(rows[0])) :], near])
     steps = np.diff(near)
     return bool((steps < 0).sum() - (steps > 0).sum() >= 2)
 
 
-def _second_pass(times: np.ndarray, descending: bool) -> np.ndarray:
-    """Rows of the repeated hour read after the clock stepped back, in file order."""
-    seq = times[::-1] if descending else times
-    stepped = np.zeros(seq.size, dtype=bool)
-    stepped[1:] = np.diff(seq) <= 0
-    second = np.logical_or.accumulate(stepped)
-    return second[::-1] if descending else second
+def _second_pass(
+    times: np.ndarray, descending: bool, before: tuple[bool, int] | None = None, open_end: bool = False
+) -> tuple[np.ndarray, bool]:
+    """Rows of the repeated hour read after the clock stepped back, in file order, and whether the
+    step has been seen.
+
+    ``before``: (step seen, last local time) from the previous chunks of the same hour. In a
+    newest-first file the rows before the step up are the second pass; when a chunk ends inside the
+    hour (``open_end``) before the step up, the step is taken to follow in the next chunk.
+    """
+    stepped = np.zeros(times.size, dtype=bool)
+    if not descending:
+        stepped[1:] = np.diff(times) <= 0
+        if before is not None:
+            stepped[0] = before[0] or times[0] <= before[1]
+        second = np.logical_or.accumulate(stepped)
+        return second, bool(second[-1])
+    stepped[:-1] = np.diff(times) >= 0  # the clock steps up after this row
+    already = before is not None and (before[0] or times[0] >= before[1])
+    seen = already or bool(stepped.any())
+    if open_end and not seen:
+        stepped[-1] = True
+    return np.logical_or.accumulate(stepped[::-1])[::-1], seen
 
 
 def _gap_finding(rows: np.ndarray, first_local_ns: int, tz_name: str) -> Finding:

@@ -33,7 +33,7 @@ from trading_pipeline.validation.interval import (
     format_timestamp,
 )
 
-__all__ = ["GAPS", "gap_finding"]
+__all__ = ["GAPS", "gap_finding", "gap_finding_of"]
 
 GAPS = "gaps"
 SATURDAY = 5  # Monday is 0
@@ -48,20 +48,29 @@ def gap_finding(ts: np.ndarray, interval_ns: int, rows: np.ndarray | None) -> Fi
     ``ts`` holds int64 ns timestamps and ``rows`` the file row number of each bar (None: 1..n).
     """
     where = steps_above(ts, interval_ns)
-    if where.size == 0:
+    return gap_finding_of(ts[where], ts[where + 1], rows_at(rows, where + 1), interval_ns)
+
+
+def gap_finding_of(
+    start: np.ndarray, end: np.ndarray, rows_after: np.ndarray, interval_ns: int
+) -> Finding | None:
+    """The gap warning from steps already found: each from ``start`` to ``end`` (in time order), and the
+    file row of the bar after it. Steps not longer than the interval are ignored."""
+    longer = end - start > interval_ns
+    start, end, rows_after = start[longer], end[longer], rows_after[longer]
+    if start.size == 0:
         return None
-    start, end = ts[where], ts[where + 1]
     expected = _expected(start, end, interval_ns)
-    unexpected = where[~expected]
+    unexpected = np.flatnonzero(~expected)
     if unexpected.size == 0:
         return None
-    spans = ts[unexpected + 1] - ts[unexpected]
+    spans = end[unexpected] - start[unexpected]
     missing_bars = int(np.maximum(np.rint(spans / interval_ns) - 1, 1).sum())
     largest = int(np.argmax(spans))
     what = (
         f"{_plural(unexpected.size, 'gap')} longer than the {format_interval(interval_ns)} interval "
         f"({_plural(missing_bars, 'missing bar')}); the largest is {format_duration(int(spans[largest]))} "
-        f"after {format_timestamp(int(ts[unexpected[largest]]))}"
+        f"after {format_timestamp(int(start[unexpected[largest]]))}"
     )
     closed = int(expected.sum())
     hint = (
@@ -69,7 +78,7 @@ def gap_finding(ts: np.ndarray, interval_ns: int, rows: np.ndarray | None) -> Fi
         if closed
         else ""
     )
-    return Finding.at_rows(GAPS, what, rows_at(rows, unexpected + 1), severity="warning", hint=hint)
+    return Finding.at_rows(GAPS, what, rows_after[unexpected], severity="warning", hint=hint)
 
 
 def _expected(start: np.ndarray, end: np.ndarray, interval_ns: int) -> np.ndarray:

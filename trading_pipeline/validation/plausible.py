@@ -26,6 +26,7 @@ __all__ = [
     "latest_ns",
     "plausibility_findings",
     "time_range_finding",
+    "zero_volume_words",
 ]
 
 TIME_RANGE = "time_range"
@@ -86,11 +87,15 @@ def _zero_volume_moves(table: pa.Table) -> np.ndarray:
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
-def _zero_volume_finding(moved: np.ndarray, total: int, rows: np.ndarray | None) -> Finding:
-    if moved.size == total:
+def zero_volume_words(every: bool) -> tuple[str, str]:
+    """(what, hint) of the zero-volume finding: on every bar, or on some."""
+    if every:
         what = "the price moved on every bar, yet the volume is 0 on every bar"
-        hint = "The file may carry no real volume (FX quotes), or the volume is in another column"
-    else:
-        what = "the price moved (high above low) on bars with zero volume"
-        hint = "The volume column may hold another quantity, or 0 stands for unknown"
+        return what, "The file may carry no real volume (FX quotes), or the volume is in another column"
+    what = "the price moved (high above low) on bars with zero volume"
+    return what, "The volume column may hold another quantity, or 0 stands for unknown"
+
+
+def _zero_volume_finding(moved: np.ndarray, total: int, rows: np.ndarray | None) -> Finding:
+    what, hint = zero_volume_words(every=moved.size == total)
     return Finding.at_rows(ZERO_VOLUME_MOVES, what, rows_at(rows, moved), severity="warning", hint=hint)
