@@ -257,7 +257,7 @@ def _shift(state: _Symbol, interval: int | None) -> Finding:
     source = state.writer.path
     shifted = BarWriter(source.with_name(source.name + ".shifted"))
     for batch in pq.ParquetFile(source).iter_batches():
-        shifted.write(shift_to_open(pa.Table.from_batches([batch]), interval)[0])
+        shifted.write(conform(shift_to_open(pa.Table.from_batches([batch]), interval)[0]))
     shifted.close()
     shifted.path.replace(source)
     return note

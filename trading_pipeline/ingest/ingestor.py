@@ -271,11 +271,10 @@ class DataIngestor:
             report.add(Finding(exc.check, str(exc.fields.get("reason") or exc.message)))
             prepared = {}
         checked = _Checked(report, {}, prepared)
+        report.symbols = {name: item.result for name, item in prepared.items()}
         if report.errors:
             report.status = FileStatus.REJECTED
             checked.discard()
-        else:
-            report.symbols = {name: item.result for name, item in prepared.items()}
         return checked
 
     def _validate(
