@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/ingest.py              # 5,000,000 rows (the issue's goal)
     .venv/bin/python benchmarks/ingest.py --rows 200000 --repeat 1
 
-Generates a 1-minute CSV (``datetime,open,high,low,close,volume``, naive America/Chicago wall-clock time
-on the CME Globex schedule: Sunday 17:00 to Friday 16:00 with the daily 16:00-17:00 break, so no bar sits
-in a DST gap or fold) once and caches it. Then, each in a fresh subprocess, alternating, ``--repeat``
-times:
+Generates a 1-minute CSV, 1-second beyond 5M rows (``datetime,open,high,low,close,volume``, naive
+America/Chicago wall-clock time on the CME Globex schedule: Sunday 17:00 to Friday 16:00 with the daily
+16:00-17:00 break, so no bar sits in a DST gap or fold) once and caches it. Then, each in a fresh
+subprocess, alternating, ``--repeat`` times:
 
 * **floor**: ``pyarrow.csv.read_csv`` + ``pyarrow.parquet.write_table``, no validation;
 * **ingest**: the real ``pipeline ingest FILE --tz America/Chicago --json`` command into an empty data
@@ -74,19 +74,27 @@ generate(Path(sys.argv[2]), int(sys.argv[3]), newest_first=sys.argv[4] == "1")
 BLOCK_ROWS = 2_000_000
 
 
-def globex_minutes(rows: int, start: str = "2012-01-01") -> Any:
-    """Naive wall-clock minute stamps on the Globex week, starting on a Sunday."""
+def globex_minutes(rows: int, start: str = "2012-01-01", unit: str = "m") -> Any:
+    """Naive wall-clock stamps (one a minute, or a second with ``unit='s'``) on the Globex week,
+    starting on a Sunday."""
     import numpy as np
 
-    week = np.arange(7 * 1440)
-    day, minute = week // 1440, week % 1440
+    per_minute = 60 if unit == "s" else 1
+    week = np.arange(7 * 1440 * per_minute)
+    day, minute = week // (1440 * per_minute), week % (1440 * per_minute) // per_minute
     open_ = (day == 0) & (minute >= 17 * 60)
     open_ |= (day >= 1) & (day <= 4) & ((minute < 16 * 60) | (minute >= 17 * 60))
     open_ |= (day == 5) & (minute < 16 * 60)
     template = week[open_]
     weeks = -(-rows // template.size)
-    offsets = (np.arange(weeks)[:, None] * 7 * 1440 + template[None, :]).ravel()[:rows]
-    return np.datetime64(start, "m") + offsets.astype("timedelta64[m]")
+    offsets = (np.arange(weeks)[:, None] * week.size + template[None, :]).ravel()[:rows]
+    return np.datetime64(start, unit) + offsets.astype(f"timedelta64[{unit}]")
+
+
+def bar_unit(rows: int) -> str:
+    """Minute bars up to 5M rows; beyond that one-second bars, or the file would reach into the future
+    (20M Globex minutes are 55 years) and be rejected by the time-range check."""
+    return "m" if rows <= 5_000_000 else "s"
 
 
 def generate(path: Path, rows: int, seed: int = 7, *, newest_first: bool = False) -> None:
@@ -103,7 +111,7 @@ def generate(path: Path, rows: int, seed: int = 7, *, newest_first: bool = False
     high = np.maximum(open_, close) + rng.integers(0, 4, rows) * 0.25
     low = np.minimum(open_, close) - rng.integers(0, 4, rows) * 0.25
     volume = rng.integers(1, 2000, rows)
-    minutes = globex_minutes(rows).astype("datetime64[s]")
+    minutes = globex_minutes(rows, unit=bar_unit(rows)).astype("datetime64[s]")
     tmp = path.with_suffix(".part")
     starts = range(0, rows, BLOCK_ROWS)
     with pacsv.CSVWriter(
@@ -188,7 +196,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    csv_path = args.cache / f"MES_1m_{args.rows}{'_newest_first' if args.newest_first else ''}.csv"
+    csv_path = (
+        args.cache
+        / f"MES_1{bar_unit(args.rows)}_{args.rows}{'_newest_first' if args.newest_first else ''}.csv"
+    )
     if not csv_path.exists():
         print(f"generating {args.rows:,} rows into {csv_path} ...", flush=True)
         subprocess.run(
