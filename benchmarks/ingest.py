@@ -106,7 +106,9 @@ def generate(path: Path, rows: int, seed: int = 7, *, newest_first: bool = False
     import pyarrow.csv as pacsv
 
     rng = np.random.default_rng(seed)
-    close = 4000 + np.cumsum(rng.integers(-4, 5, rows)) * 0.25
+    walk = 3900 + np.cumsum(rng.integers(-4, 5, rows)) * 0.25
+    folded = np.mod(walk, 16000.0)  # a walk of 50M steps would go below zero: fold it into 100-8100
+    close = 100 + np.minimum(folded, 16000.0 - folded)
     open_ = np.concatenate([[4000.0], close[:-1]])
     high = np.maximum(open_, close) + rng.integers(0, 4, rows) * 0.25
     low = np.minimum(open_, close) - rng.integers(0, 4, rows) * 0.25
