@@ -33,12 +33,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trading_pipeline.errors import IngestError, StoreError, UsageError
+from trading_pipeline.errors import FileRefusedError, IngestError, StoreError, UsageError
+from trading_pipeline.ingest.limits import Limits, use_limits
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ledger import FileRecord, Ledger
 from trading_pipeline.logs import get_logger
 from trading_pipeline.report import FileReport, Finding, SymbolResult
+from trading_pipeline.safeio import Refusal, inspect_file, refusal_for_error
 from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
 from trading_pipeline.statuses import FileStatus
@@ -53,7 +55,7 @@ from trading_pipeline.validation.bars import (
     utc_datetime,
 )
 
-__all__ = ["DataIngestor", "Progress", "file_sha256"]
+__all__ = ["DataIngestor", "Progress", "file_sha256", "refusal_report"]
 
 log = get_logger(__name__)
 
@@ -81,11 +83,30 @@ class _Checked:
 
 
 def file_sha256(path: Path) -> str:
-    """Content hash of the file; an unreadable file is an infrastructure failure here."""
+    """Content hash of the file. A file that vanished, may not be read or is no regular file is
+    ``FileRefusedError`` (recorded with its final status); any other OS error is infrastructure."""
     try:
         return store_sha256(path)
     except OSError as exc:
+        refusal = refusal_for_error(exc)
+        if refusal is not None:
+            raise _refused(path, refusal) from exc
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _refused(path: Path | str, refusal: Refusal) -> FileRefusedError:
+    return FileRefusedError(path=str(path), reason=refusal.reason, check=refusal.check, status=refusal.status)
+
+
+def refusal_report(
+    path: Path | str, exc: FileRefusedError, options: IngestOptions, sha: str = ""
+) -> FileReport:
+    """The report of a file that was not read: its final status and why, nothing else."""
+    report = FileReport(
+        path=str(path), status=FileStatus(exc.status), sha256=sha, source_id=options.source_id
+    )
+    report.add(Finding(exc.check, str(exc.fields["reason"])))
+    return report
 
 
 def _noop(_stage: str, _percent: int) -> None:
@@ -113,9 +134,23 @@ class DataIngestor:
     def _with_defaults(self, options: IngestOptions | None) -> IngestOptions:
         """Options with the settings' fallback zone filled in (explicit options and vendor rules win)."""
         options = options or IngestOptions()
+        if options.tz is None and options.source_id in self.settings.source_tz:
+            options = replace(options, tz=self.settings.source_tz[options.source_id])
         if options.fallback_tz is None and self.settings.default_tz:
             options = replace(options, fallback_tz=self.settings.default_tz)
         return options
+
+    @property
+    def limits(self) -> Limits:
+        s = self.settings
+        return Limits(s.max_decompressed_mb, s.max_rows, s.max_columns, s.max_line_kb, s.max_zip_members)
+
+    @staticmethod
+    def _inspect(target: Path, options: IngestOptions) -> None:
+        """Refuse, unopened, what must never be read (FIFOs, devices, links out of the folder)."""
+        refusal = inspect_file(target, options.root)
+        if refusal is not None:
+            raise _refused(target, refusal)
 
     @property
     def store(self) -> BarStore:
@@ -131,8 +166,12 @@ class DataIngestor:
         target = _absolute(path)
         options = self._with_defaults(options)
         progress("hashing", 0)
-        checked = self._check(target, file_sha256(target), options, progress)
-        if not checked.report.rejected:
+        try:
+            self._inspect(target, options)
+            checked = self._check(target, file_sha256(target), options, progress)
+        except FileRefusedError as exc:
+            return refusal_report(target, exc, options)
+        if checked.report.status == FileStatus.INGESTED:
             checked.report.status = FileStatus.VALIDATED
         progress("done", 100)
         return checked.report
@@ -153,8 +192,25 @@ class DataIngestor:
         progress = progress or _noop
         target = _absolute(path)
         options = self._with_defaults(options)
-        with _infrastructure(f"read {target}"):
+        try:
+            return self._ingest(target, options, progress, sha256)
+        except FileRefusedError as exc:
+            report = refusal_report(target, exc, options, sha256 or "")
+            with _infrastructure("record the report in the ledger"):
+                self.ledger.record_report(report)
+            return report
+
+    def _ingest(
+        self, target: Path, options: IngestOptions, progress: Progress, sha256: str | None
+    ) -> FileReport:
+        self._inspect(target, options)
+        try:
             stat = target.stat()
+        except OSError as exc:
+            refusal = refusal_for_error(exc)
+            if refusal is None:
+                raise StoreError(f"could not read {target}: {exc}") from exc
+            raise _refused(target, refusal) from exc
         if sha256 is None and stat.st_size >= OVERLAPPED_HASH_BYTES:
             checked = self._check_while_hashing(target, options, progress)
             sha = str(checked.report.sha256)
@@ -194,7 +250,8 @@ class DataIngestor:
             path=str(path), status=FileStatus.INGESTED, sha256=sha, source_id=options.source_id
         )
         progress("reading", 10)
-        parsed = _read(path, options, report)
+        with use_limits(self.limits):
+            parsed = _read(path, options, report)
         if parsed is None:
             report.status = FileStatus.REJECTED
             return _Checked(report, {})
@@ -310,11 +367,16 @@ def _read(path: Path, options: IngestOptions, report: FileReport) -> ParsedFile 
 
     try:
         return read_file(path, options)
+    except FileRefusedError:
+        raise
     except IngestError as exc:
         report.add(Finding(exc.check, str(exc.fields.get("reason") or exc.message)))
     except (MemoryError, UsageError):  # a wrong option (unknown zone or profile) is not bad data
         raise
     except OSError as exc:
+        refusal = refusal_for_error(exc)
+        if refusal is not None:  # deleted, made unreadable or swapped for a FIFO while being read
+            raise _refused(path, refusal) from exc
         if exc.errno in INFRASTRUCTURE_ERRNOS:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
         report.add(Finding(READABLE, f"the file could not be read: {exc}"))
