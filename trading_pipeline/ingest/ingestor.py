@@ -39,7 +39,7 @@ from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ledger import FileRecord, Ledger
 from trading_pipeline.logs import get_logger
-from trading_pipeline.report import FileReport, Finding, SymbolResult
+from trading_pipeline.report import FileReport, Finding, SymbolResult, excerpt
 from trading_pipeline.safeio import Refusal, inspect_file, refusal_for_error
 from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
@@ -257,6 +257,7 @@ class DataIngestor:
             return _Checked(report, {})
         progress("validating", 50)
         report.profile = parsed.profile
+        report.notes = {k: excerpt(str(v), 200) for k, v in parsed.notes.items()}
         report.extend(parsed.findings)
         tables = self._validate(parsed, options, report)
         if report.errors:
