@@ -209,14 +209,26 @@ class PipelineWorker(ReusingWorker):
             log.info("enqueued dependents rq left ready", jobs=ready)
 
 
-def _horse_killed(job: Job, retpid: int, ret_val: int, _rusage: Any) -> None:
-    """The horse died under a live parent (OOM killer, a stray SIGTERM): RQ's Retry handles the job;
-    the ledger row says so (``queued`` while a retry is coming, ``pending`` after the last)."""
-    log.error("work horse died", job=job.id, pid=retpid, status=ret_val, path=job.meta.get("path"))
+def _horse_killed(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+    """The horse died under a live parent (OOM killer, a stray SIGTERM).
+
+    Killed by SIGKILL while larger than ``PIPELINE_HORSE_MAX_RSS_MB`` is the kernel's OOM killer: the
+    same file would do it again, so the file is rejected and the job not retried. Anything else is
+    RQ's Retry's, and the ledger row says so (``queued`` while a retry is coming, ``pending`` after)."""
+    peak_mb = int(getattr(rusage, "ru_maxrss", 0) or 0) // 1024  # Linux reports KiB
+    limit_mb = Settings().horse_max_rss_mb
+    killed = os.WIFSIGNALED(ret_val) and os.WTERMSIG(ret_val) == signal.SIGKILL
+    memory = killed and peak_mb >= limit_mb
+    log.error(
+        "work horse died", job=job.id, pid=retpid, status=ret_val, peak_mb=peak_mb, out_of_memory=memory
+    )
     from workers.jobs import record_horse_death
 
+    text = f"work horse died (wait status {ret_val})"
+    if memory:
+        text = f"the work horse was killed (SIGKILL, out of memory) at {peak_mb:,} MB"
     try:
-        record_horse_death(job, f"work horse died (wait status {ret_val})")
+        record_horse_death(job, text, out_of_memory=memory)
     except Exception:  # RQ's own failure handling must still run
         log.exception("could not record the work horse's death", job=job.id)
 
