@@ -31,7 +31,7 @@ from trading_pipeline.settings import Settings
 from trading_pipeline.statuses import FILE_FINAL, FileStatus
 
 HEADER = "datetime,open,high,low,close,volume\n"
-SCENARIO_TIMEOUT_S = 150.0
+SCENARIO_TIMEOUT_S = 240.0
 """No scenario may take longer than this to settle (pytest-timeout stops a hung one too)."""
 
 

@@ -22,6 +22,7 @@ import pkgutil
 import signal
 import socket
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -154,6 +155,12 @@ class PipelineWorker(ReusingWorker):
     abandoned by dead workers every few seconds."""
 
     _last_recovery = 0.0
+    stop_asked = False
+    """SIGTERM/SIGINT arrived: a return from ``work()`` is a shutdown, not a lost Redis."""
+
+    def handle_warm_shutdown_request(self) -> None:
+        self.stop_asked = True
+        super().handle_warm_shutdown_request()  # type: ignore[no-untyped-call]
 
     def _start_scheduler(
         self,
@@ -265,15 +272,46 @@ def run_worker(
     with_scheduler: bool = True,
     max_jobs: int | None = None,
 ) -> bool:
-    """Preload, then work until stopped (or until the queues are empty with ``burst``)."""
+    """Preload, then work until stopped (or until the queues are empty with ``burst``).
+
+    RQ's worker quits on a Redis connection error met outside its dequeue loop (Redis restarted under
+    a busy worker). A worker that did not ask to stop waits for Redis to come back and starts again
+    under a fresh name, so a Redis restart never leaves the queue without workers; its job in flight
+    is recovered as abandoned."""
     missing = preload()
-    worker = build_worker(connection, settings, queues, name)
-    log.info("worker starting", name=worker.name, queues=list(queues), burst=burst, not_preloaded=missing)
-    return bool(
-        worker.work(
-            burst=burst,
-            logging_level=settings.log_level.upper(),
-            with_scheduler=with_scheduler,
-            max_jobs=max_jobs,
-        )
-    )
+    while True:
+        worker = build_worker(connection, settings, queues, name)
+        log.info("worker starting", name=worker.name, queues=list(queues), burst=burst, not_preloaded=missing)
+        try:
+            done = worker.work(
+                burst=burst,
+                logging_level=settings.log_level.upper(),
+                with_scheduler=with_scheduler,
+                max_jobs=max_jobs,
+            )
+        except redis.RedisError as exc:
+            log.warning("worker lost Redis", error=str(exc))
+            done = False
+        if burst or max_jobs is not None or worker.stop_asked or not _wait_for_redis(connection):
+            return bool(done)
+        name = None  # the old name may still be registered until its key expires
+
+
+def _wait_for_redis(connection: redis.Redis, max_wait_s: float = 30.0) -> bool:
+    """Until Redis answers again (True), or SIGTERM/SIGINT arrives while waiting (False)."""
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    delay = 0.5
+    try:
+        while not stopping.is_set():
+            try:
+                connection.ping()
+                log.info("Redis is back; the worker starts again")
+                return True
+            except redis.RedisError:
+                stopping.wait(delay)
+                delay = min(delay * 2, max_wait_s)
+        return False
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

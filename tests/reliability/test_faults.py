@@ -21,7 +21,7 @@ from testkit.faults import BAD_CSV, Harness, Outcome, bar_csv, pause, wait_rows
 from testkit.scenarios import SCENARIOS
 from trading_pipeline.statuses import FileStatus
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 
 def assert_declared(name: str, outcome: Outcome) -> None:
