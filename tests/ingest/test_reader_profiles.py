@@ -111,7 +111,9 @@ def test_ninjatrader_export_is_read_in_its_documented_zone(samples: Any) -> None
 
 def test_vendor_zones_apply_and_tz_overrides(samples: Any, at: Any) -> None:
     """FirstRate and Kibot are US Eastern by convention (no silent 5-hour shift); --tz still wins."""
-    text = "2024-01-02 09:30:00,4700.25,4701,4700,4700.5,12\n2024-01-02 09:31:00,4700.25,4701,4700,4700.5,12\n"
+    text = (
+        "2024-01-02 09:30:00,4700.25,4701,4700,4700.5,12\n2024-01-02 09:31:00,4700.25,4701,4700,4700.5,12\n"
+    )
     parsed = samples.read("NQ_1min_sample.csv", text)
     assert parsed.profile == "firstrate" and parsed.findings == []
     assert samples.row(parsed)["datetime"] == at("2024-01-02 14:30")
