@@ -15,6 +15,7 @@ Under systemd that needs ``KillMode=mixed`` so the work horse is not SIGTERMed w
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -294,7 +295,11 @@ def run_worker(
             done = False
         if burst or max_jobs is not None or worker.stop_asked or not _wait_for_redis(connection):
             return bool(done)
-        name = None  # the old name may still be registered until its key expires
+        # Its teardown could not reach Redis: say now that the old name is dead, so the job it held
+        # is recovered at once (this same pid is alive, so recovery would otherwise trust it).
+        with contextlib.suppress(redis.RedisError):
+            worker.register_death()  # type: ignore[no-untyped-call]
+        name = None
 
 
 def _wait_for_redis(connection: redis.Redis, max_wait_s: float = 30.0) -> bool:
