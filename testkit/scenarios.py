@@ -36,7 +36,8 @@ SCENARIOS = {
         ),
         Scenario(
             "daemon_sigkill",
-            "SIGKILL of the daemon during a 1,000-file burst, more files dropped while it is down, then a restart",
+            "SIGKILL of the daemon during a 1,000-file burst, more files dropped while it is down,"
+            " then a restart",
             1000,
             950,
             50,
@@ -63,7 +64,8 @@ SCENARIOS = {
         Scenario("two_daemons", "two daemons watching one folder", 200, 200),
         Scenario(
             "hostile_drop",
-            "a FIFO, a link out of the folder, a broken link, a gzip bomb and binary junk dropped before valid files",
+            "a FIFO, a link out of the folder, a broken link, a gzip bomb and binary junk dropped"
+            " before valid files",
             25,
             20,
             2,
@@ -90,17 +92,15 @@ def corpus_cases() -> list[Any]:
 
 def render_table() -> str:
     """The README's reliability section: every fault scenario and every corpus class with its outcome."""
-    lines = [
-        "| fault scenario (tests/reliability/test_faults.py) | files | ingested | rejected | other final | lost | duplicated |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    counts = "| files | ingested | rejected | other final | lost | duplicated |"
+    lines = ["| fault scenario (tests/reliability/test_faults.py) " + counts, "|---|---|---|---|---|---|---|"]
     for s in SCENARIOS.values():
         lines.append(
             f"| {s.fault} | {s.files:,} | {s.ingested:,} | {s.rejected:,} | {s.other or '-'} | 0 | 0 |"
         )
     lines += [
         "",
-        "| hostile corpus class (tests/corpus/generate.py) | files | ingested | rejected | other final | lost | duplicated |",
+        "| hostile corpus class (tests/corpus/generate.py) " + counts,
         "|---|---|---|---|---|---|---|",
     ]
     groups: dict[str, Counter[str]] = {}

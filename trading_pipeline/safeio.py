@@ -10,11 +10,11 @@ check and the open is refused instead of hanging the process.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from trading_pipeline.statuses import FileStatus
 
@@ -122,7 +122,7 @@ def refusal_for_error(exc: OSError) -> Refusal | None:
     return None
 
 
-def open_regular(path: Path | str) -> BinaryIO:
+def open_regular(path: Path | str) -> io.BufferedReader:
     """Open a regular file for reading without ever blocking; raises ``NotRegularFileError`` otherwise."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
@@ -130,7 +130,7 @@ def open_regular(path: Path | str) -> BinaryIO:
         if kind is not None:
             raise NotRegularFileError(path, kind)
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        return io.BufferedReader(io.FileIO(fd, "rb"))
     except BaseException:
         os.close(fd)
         raise

@@ -305,14 +305,12 @@ def cases() -> list[Case]:
 
 def generate(out: Path) -> list[Case]:
     """Write every case into ``out`` (a fresh folder) and ``out/manifest.json``; return the cases."""
-    cases()
+    made = cases()
     out.mkdir(parents=True, exist_ok=True)
-    cases: list[Case] = []
-    for spec, write in CASES:
-        write(out / spec.name)
-        cases.append(spec)
-    (out / "manifest.json").write_text(json.dumps([asdict(c) for c in cases], indent=1))
-    return cases
+    for _, write in CASES:
+        write(out / _.name)
+    (out / "manifest.json").write_text(json.dumps([asdict(c) for c in made], indent=1))
+    return made
 
 
 if __name__ == "__main__":

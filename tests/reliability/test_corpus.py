@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import io
 import json
 import sys
 from collections import Counter
@@ -17,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 import zstandard
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from trading_pipeline.ingest.ingestor import DataIngestor
 from trading_pipeline.ingest.options import IngestOptions
