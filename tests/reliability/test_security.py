@@ -83,7 +83,12 @@ def test_a_redis_password_never_reaches_logs_or_screens(tmp_path: Path, cli_env:
     settings.ensure_dirs()
     env = {**cli_env, "REDIS_URL": server.url, "PIPELINE_LOG_FORMAT": "json", "PIPELINE_LOG_LEVEL": "debug",
            "PIPELINE_QUIET_PERIOD_S": "0.2", "PIPELINE_RECONCILE_INTERVAL_S": "1"}  # fmt: skip
-    procs = [PipelineProcess([cmd], env, tmp_path / f"{cmd}.log").start() for cmd in ("daemon", "worker")]
+    procs = [  # one renders logs for a terminal, one as JSON: neither may show the password
+        PipelineProcess(
+            ["daemon"], {**env, "PIPELINE_LOG_FORMAT": "console"}, tmp_path / "daemon.log"
+        ).start(),
+        PipelineProcess(["worker"], env, tmp_path / "worker.log").start(),
+    ]
     try:
         path, sha, _ = drop_csv(settings.raw_dir, "MES_1m.csv", rows=20)
         ledger = Ledger(settings.ledger_path)
@@ -111,3 +116,22 @@ def test_a_redis_password_never_reaches_logs_or_screens(tmp_path: Path, cli_env:
         out[max(0, out.find(password) - 200) : out.find(password) + 50] for out in outputs if password in out
     ]
     assert not leaks, leaks
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_logged_tracebacks_show_no_local_variables(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A traceback's locals would carry file contents and connection URLs with passwords."""
+    from trading_pipeline.logs import configure_logging, get_logger
+
+    configure_logging("info", fmt, "test")
+
+    def fail(url: str) -> None:
+        raise ConnectionError("cannot connect")
+
+    secret = "-".join(["SECRET", "held", "in", "a", "local"])  # built at run time: absent from source lines
+    try:
+        fail(f"redis://:{secret}@127.0.0.1:1/0")
+    except ConnectionError:
+        get_logger("test").exception("failed")
+    logged = capsys.readouterr().err
+    assert "cannot connect" in logged and secret not in logged
