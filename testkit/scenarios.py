@@ -92,15 +92,15 @@ def corpus_cases() -> list[Any]:
 
 def render_table() -> str:
     """The README's reliability section: every fault scenario and every corpus class with its outcome."""
-    counts = "| files | ingested | rejected | other final | lost | duplicated |"
-    lines = ["| fault scenario (tests/reliability/test_faults.py) " + counts, "|---|---|---|---|---|---|---|"]
+    heads = "| files | ingested | rejected | other final | lost | duplicated |"
+    lines = ["| fault scenario (tests/reliability/test_faults.py) " + heads, "|---|---|---|---|---|---|---|"]
     for s in SCENARIOS.values():
         lines.append(
             f"| {s.fault} | {s.files:,} | {s.ingested:,} | {s.rejected:,} | {s.other or '-'} | 0 | 0 |"
         )
     lines += [
         "",
-        "| hostile corpus class (tests/corpus/generate.py) " + counts,
+        "| hostile corpus class (tests/corpus/generate.py) " + heads,
         "|---|---|---|---|---|---|---|",
     ]
     groups: dict[str, Counter[str]] = {}
