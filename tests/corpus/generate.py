@@ -222,7 +222,7 @@ def _build() -> None:
     text(
         "markup and control characters",
         "MARKUP_1m.csv",
-        "date[/],open,high,low,price,volume\n2024-01-02 10:00,1,2,0.5,1.5,1\n",
+        "date[/],open,high,low,volume\n2024-01-02 10:00,1,2,0.5,1\n",
         "rejected",
         "columns",
     )
@@ -236,7 +236,7 @@ def _build() -> None:
     text(
         "markup and control characters",
         "BIDI_1m.csv",
-        "date\u202e,open,high,low,price,volume\n2024-01-02 10:00,1,2,0.5,1.5,1\n",
+        "date\u202e,open,high,low,volume\n2024-01-02 10:00,1,2,0.5,1\n",
         "rejected",
         "columns",
     )

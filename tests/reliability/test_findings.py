@@ -222,7 +222,7 @@ def test_markup_in_headers_and_values_never_breaks_a_screen(
     settings: Settings, cli_env: dict[str, str]
 ) -> None:
     (settings.raw_dir / "MK_1m.csv").write_text(
-        "date[/],open,high,low,price,volume\n2024-01-02 10:00,1,2,0.5,1.5,1\n"
+        "date[/],open,high,low,volume\n2024-01-02 10:00,1,2,0.5,1\n"
     )
     (settings.raw_dir / "MK2_1m.csv").write_text(HEADER + "[bold]x[/],1,2,0.5,1.5,1\n" + rows(2))
     for name in ("MK_1m.csv", "MK2_1m.csv"):

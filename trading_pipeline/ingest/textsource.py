@@ -43,9 +43,9 @@ def read_text_source(
     layout = layout or Layout()
     check_line_length(head, complete, path)
     sniff = sniff_text(head, name, complete=complete, layout=layout)
+    check_columns(max(sniff.field_count, len(sniff.header or ())), path)
     if sniff.field_count == 0 or not sniff.rows:
         raise IngestError(path=path, reason="the file has a header but no data rows", check="non_empty")
-    check_columns(max(sniff.field_count, len(sniff.header or ())), path)
     profile = choose_profile(sniff, options, layout, path)
     plan = plan_columns(sniff, profile, path, layout)
     plan_read = ReadPlan(
