@@ -221,9 +221,7 @@ def test_a_file_unreadable_or_deleted_at_ingest_gets_a_final_status(
 def test_markup_in_headers_and_values_never_breaks_a_screen(
     settings: Settings, cli_env: dict[str, str]
 ) -> None:
-    (settings.raw_dir / "MK_1m.csv").write_text(
-        "date[/],open,high,low,volume\n2024-01-02 10:00,1,2,0.5,1\n"
-    )
+    (settings.raw_dir / "MK_1m.csv").write_text("date[/],open,high,low,volume\n2024-01-02 10:00,1,2,0.5,1\n")
     (settings.raw_dir / "MK2_1m.csv").write_text(HEADER + "[bold]x[/],1,2,0.5,1.5,1\n" + rows(2))
     for name in ("MK_1m.csv", "MK2_1m.csv"):
         assert DataIngestor(settings).ingest(settings.raw_dir / name).status == "rejected"
