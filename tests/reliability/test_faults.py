@@ -120,7 +120,9 @@ def test_the_disk_fills_during_writes(tmp_path: Path) -> None:
     processed = harness.settings.processed_dir
     if not _mount_tmpfs(processed, "6m"):
         harness.close()
-        pytest.skip("no tmpfs here (not root or mount refused): test_disk_full_injected covers ENOSPC")
+        pytest.skip(
+            "no tmpfs here (not root or mount refused): test_disk_full_injected covers ENOSPC in-process"
+        )
     try:
         ballast = processed / "ballast.bin"
         with ballast.open("wb") as out:  # fill it to the last few KB
@@ -193,3 +195,38 @@ def test_hostile_files_in_the_drop_folder(tmp_path: Path) -> None:
         assert "SECRET" not in reasons and "PIPELINE_MAX_DECOMPRESSED_MB" in reasons
     finally:
         harness.close()
+
+
+def test_disk_full_injected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no tmpfs can be mounted, ENOSPC is injected mid-write: the partial temp file is removed,
+    the failure is infrastructure (retried by RQ, never a rejection), and the retry stores the bars once."""
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from trading_pipeline.errors import StoreError
+    from trading_pipeline.ingest.ingestor import DataIngestor
+    from trading_pipeline.ledger import Ledger
+    from trading_pipeline.settings import Settings
+
+    settings = Settings.from_env({}, data_dir=tmp_path / "data")
+    settings.ensure_dirs()
+    path = settings.raw_dir / "MES_1m.csv"
+    path.write_text(bar_csv(200, 1))
+    real_write = pq.write_table
+
+    def full_disk(table: object, where: object, **kwargs: object) -> None:
+        Path(str(where)).write_bytes(b"PAR1" + b"\0" * 1000)  # a partial write, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("trading_pipeline.store.pq.write_table", full_disk)
+    with pytest.raises(StoreError, match="No space left"):
+        DataIngestor(settings).ingest(path)
+    assert not [p for p in settings.data_dir.rglob("*") if p.name.endswith(".tmp")]
+    assert not list(settings.processed_dir.rglob("*.parquet"))
+    monkeypatch.setattr("trading_pipeline.store.pq.write_table", real_write)
+    report = DataIngestor(settings).ingest(path)
+    assert report.status == FileStatus.INGESTED
+    assert [r.status for r in Ledger(settings.ledger_path).files()] == ["ingested"]
+    stored = list(settings.processed_dir.rglob("*.parquet"))
+    assert len(stored) == 1 and pq.read_metadata(stored[0]).num_rows == 200
