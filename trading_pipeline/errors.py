@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 __all__ = [
     "ConfigError",
     "ConflictingBarsError",
+    "FileRefusedError",
     "IngestError",
+    "LimitError",
     "PipelineError",
     "QueueUnavailableError",
     "RunError",
@@ -68,6 +70,34 @@ class IngestError(PipelineError):
     @property
     def check(self) -> str:
         return str(self.fields["check"])
+
+
+class FileRefusedError(IngestError):
+    """The file was not read, and is not bad data: it vanished, may not be read, or is no regular file.
+
+    ``status`` is the final file status to record (``vanished``, ``unreadable``, ``ignored``).
+    """
+
+    def __init__(self, *, path: str, reason: str, check: str, status: str) -> None:
+        super().__init__(path=path, reason=reason, check=check, status=status)
+
+    @property
+    def status(self) -> str:
+        return str(self.fields["status"])
+
+
+class LimitError(IngestError):
+    """The file exceeds a configured limit (decompressed size, rows, columns, line length, zip members).
+
+    The message names the limit and the setting that raises it.
+    """
+
+    def __init__(self, *, path: str, what: str, limit: str, setting: str) -> None:
+        reason = (
+            f"{what} (limit: {limit}); refused before it could exhaust memory. To accept such files,"
+            f" raise {setting}"
+        )
+        super().__init__(path=path, reason=reason, check="limits", setting=setting)
 
 
 class StoreError(PipelineError):

@@ -18,9 +18,9 @@ from typing import Any
 from trading_pipeline.clock import now_iso
 from trading_pipeline.db import connect, transaction
 from trading_pipeline.report import FileReport, SymbolResult
-from trading_pipeline.statuses import FILE_FINAL, FileStatus
+from trading_pipeline.statuses import FILE_FINAL, FILE_REOPENABLE, FileStatus
 
-__all__ = ["FilePage", "FileRecord", "Ledger", "LedgerRow", "OutputRecord", "SeenFile"]
+__all__ = ["NOT_READ_SHA", "FilePage", "FileRecord", "Ledger", "LedgerRow", "OutputRecord", "SeenFile"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS files (
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    warning_count INTEGER NOT NULL DEFAULT 0,
+    first_warning TEXT NOT NULL DEFAULT '',
     UNIQUE (source_id, path, sha256)
 );
 CREATE INDEX IF NOT EXISTS files_by_sha ON files (source_id, sha256, status);
@@ -56,6 +58,15 @@ CREATE TABLE IF NOT EXISTS outputs (
     PRIMARY KEY (file_id, symbol)
 );
 """
+ADDED_COLUMNS = {
+    "warning_count": "INTEGER NOT NULL DEFAULT 0",
+    "first_warning": "TEXT NOT NULL DEFAULT ''",
+}
+"""Columns added after the first release: a ledger without them gets them (and their values from the
+stored reports) when it is opened."""
+NOT_READ_SHA = ""
+"""The ``sha256`` of a row for a file whose bytes were never read (``ignored``, or ``unreadable`` and
+``vanished`` before the daemon could hash it)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,10 @@ class FileRecord:
     updated_at: str
     report: dict[str, Any] | None = None
     symbols: list[str] = field(default_factory=list)
+    warning_count: int = 0
+    """How many warnings the file's report holds: a doubt every view must show (CLI, --json, UI)."""
+    first_warning: str = ""
+    """The first of them, for a one-line view; the report has them all."""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> FileRecord:
@@ -145,6 +160,8 @@ class FileRecord:
             "profile": self.profile,
             "interval": self.interval,
             "reason": self.reason,
+            "warning_count": self.warning_count,
+            "first_warning": self.first_warning,
             "job_id": self.job_id,
             "attempts": self.attempts,
             "created_at": self.created_at,
@@ -166,7 +183,11 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        connect(path, SCHEMA).close()
+        conn = connect(path, SCHEMA)
+        try:
+            _migrate(conn)
+        finally:
+            conn.close()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -190,8 +211,9 @@ class Ledger:
     def record_queued(self, files: Sequence[SeenFile]) -> list[FileStatus]:
         """Record every file as seen and move its ``pending`` row to ``queued``, in one transaction (the
         daemon's batches: two commits per file would make a 1,000-file burst wait seconds on fsync).
-        Only ``pending`` rows move, so a row a worker already took is never overwritten. Returns each
-        row's status as it was just before (``pending`` for a new row)."""
+        Only ``pending`` rows move (and ``vanished``/``unreadable`` ones: the same bytes are back and
+        readable), so a row a worker already took is never overwritten. Returns each row's status as
+        it was just before (``pending`` for a new row)."""
         if not files:
             return []
         now = now_iso()
@@ -205,7 +227,7 @@ class Ledger:
             ]
             conn.executemany(
                 "UPDATE files SET status='queued', job_id=?, updated_at=? WHERE source_id=? AND path=?"
-                " AND sha256=? AND status='pending'",
+                f" AND sha256=? AND status IN ('pending', {REOPENABLE})",
                 [(f.job_id, now, *_key(f)) for f in files],
             )
         return before
@@ -241,7 +263,8 @@ class Ledger:
             _insert_pending(conn, [(*key, size, mtime)], now)
             conn.execute(
                 "UPDATE files SET status=?, profile=?, interval=?, rows=?, start=?, end=?, reason=?,"
-                " report=?, updated_at=? WHERE source_id=? AND path=? AND sha256=?",
+                " report=?, warning_count=?, first_warning=?, updated_at=?"
+                " WHERE source_id=? AND path=? AND sha256=?",
                 (
                     report.status,
                     report.profile,
@@ -251,6 +274,8 @@ class Ledger:
                     max(ends).isoformat() if ends else None,
                     report.reason(),
                     json.dumps(report.to_json()),
+                    len(report.warnings),
+                    report.warnings[0].message if report.warnings else "",
                     now,
                     *key,
                 ),
@@ -264,6 +289,21 @@ class Ledger:
                 )
             row = conn.execute(f"{SELECT_FILES} WHERE f.id=? GROUP BY f.id", (file_id,)).fetchone()
         return FileRecord.from_row(row)
+
+    def record_refusal(
+        self, source_id: str, path: str, status: FileStatus, reason: str, *, size: int = 0, mtime: float = 0.0
+    ) -> bool:
+        """Record a file the daemon could not read (never hashed) with its final status; True when the
+        row is new or changed (a FIFO seen again by every reconcile writes nothing)."""
+        key = (source_id, path, NOT_READ_SHA)
+        with self._write() as conn:
+            _insert_pending(conn, [(*key, size, mtime)])
+            changed = conn.execute(
+                "UPDATE files SET status=?, reason=?, size=?, mtime=?, updated_at=? WHERE source_id=?"
+                " AND path=? AND sha256=? AND (status<>? OR reason<>? OR size<>? OR mtime<>?)",
+                (status, reason, size, mtime, now_iso(), *key, status, reason, size, mtime),
+            ).rowcount
+        return bool(changed)
 
     def supersede(self, source_id: str, path: str, keep_sha256: str) -> list[OutputRecord]:
         """Mark older versions of ``path`` superseded; return their outputs so the caller deletes them.
@@ -329,9 +369,12 @@ class Ledger:
         *,
         limit: int | None = None,
         offset: int = 0,
+        current: bool = False,
     ) -> list[FileRecord]:
-        """Rows in the order they were first seen, with their symbols, in one query."""
-        where, args = _filters(source_id, status)
+        """Rows in the order they were first seen, with their symbols, in one query.
+
+        ``current``: only each path's current version (its newest row), not its history."""
+        where, args = _filters(source_id, status, current)
         page = "LIMIT ? OFFSET ?" if limit is not None else ""
         with self._read() as conn:
             rows = conn.execute(
@@ -348,9 +391,12 @@ class Ledger:
         limit: int | None = 100,
         offset: int = 0,
         newest_first: bool = True,
+        current: bool = False,
     ) -> FilePage:
-        """One page of the listing (``limit=None``: all of it) and the number of matching rows."""
-        where, args = _filters(source_id, status)
+        """One page of the listing (``limit=None``: all of it) and the number of matching rows.
+
+        ``current``: only each path's current version (its newest row), not its history."""
+        where, args = _filters(source_id, status, current)
         order = "DESC" if newest_first else "ASC"
         with self._read() as conn:
             total = int(conn.execute(f"SELECT COUNT(*) FROM files f {where}", args).fetchone()[0])
@@ -360,9 +406,11 @@ class Ledger:
             ).fetchall()
         return FilePage([FileRecord.from_row(r) for r in rows], total, offset)
 
-    def count_by_status(self, source_id: str | None = None) -> dict[FileStatus, int]:
+    def count_by_status(
+        self, source_id: str | None = None, *, current: bool = False
+    ) -> dict[FileStatus, int]:
         """How many rows are in each status (statuses with none are left out)."""
-        where, args = _filters(source_id, None)
+        where, args = _filters(source_id, None, current)
         with self._read() as conn:
             rows = conn.execute(f"SELECT f.status, COUNT(*) FROM files f {where} GROUP BY f.status", args)
             return {FileStatus(status): int(n) for status, n in rows.fetchall()}
@@ -392,6 +440,33 @@ SELECT_FILES = (
 """Rows with their stored symbols (comma-joined: symbols never hold a comma); needs ``GROUP BY f.id``."""
 SELECT_OUTPUTS = "SELECT o.*, f.path, f.sha256 FROM outputs o JOIN files f ON f.id = o.file_id"
 ONE_FILE = "f.source_id=? AND f.path=? AND f.sha256=?"
+CURRENT = "f.id IN (SELECT MAX(id) FROM files GROUP BY source_id, path)"
+"""A path's current version is its newest row: an edit in place adds a row, the older ones are history."""
+REOPENABLE = ", ".join(f"'{s}'" for s in sorted(FILE_REOPENABLE))
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a ledger written by an older version lacks, filled from the stored reports."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+    missing = [name for name in ADDED_COLUMNS if name not in have]
+    if not missing:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        have = {row[1] for row in conn.execute("PRAGMA table_info(files)")}  # another process may have won
+        for name in [n for n in missing if n not in have]:
+            conn.execute(f"ALTER TABLE files ADD COLUMN {name} {ADDED_COLUMNS[name]}")
+        rows = conn.execute("SELECT id, report FROM files WHERE report IS NOT NULL").fetchall()
+        updates = []
+        for row in rows:
+            warnings = (json.loads(row["report"]) or {}).get("warnings") or []
+            if warnings:
+                updates.append((len(warnings), str(warnings[0].get("message", "")), row["id"]))
+        conn.executemany("UPDATE files SET warning_count=?, first_warning=? WHERE id=?", updates)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _key(f: SeenFile) -> tuple[str, str, str]:
@@ -409,8 +484,10 @@ def _insert_pending(
     )
 
 
-def _filters(source_id: str | None, status: str | Iterable[str] | None) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
+def _filters(
+    source_id: str | None, status: str | Iterable[str] | None, current: bool = False
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = [CURRENT] if current else []
     args: list[Any] = []
     if source_id is not None:
         clauses.append("f.source_id=?")

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 __all__ = ["configure_logging", "get_logger"]
 
@@ -24,12 +25,18 @@ def configure_logging(level: str = "info", fmt: str = "auto", process: str | Non
     ]
     if process:
         shared.append(_add_process(process))
+    # Tracebacks never show local variables: they would carry file contents and connection URLs
+    # (passwords) into the logs.
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
+        )
     )
-    tail: list[Any] = [structlog.processors.dict_tracebacks] if use_json else []
+    tracebacks = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+    tail: list[Any] = [tracebacks] if use_json else []
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -8,6 +8,7 @@ the worker jobs and the UI:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +16,40 @@ from typing import Any, Literal
 
 from trading_pipeline.statuses import FileStatus
 
-__all__ = ["MAX_REPORTED_ROWS", "FileReport", "Finding", "SymbolResult", "describe_rows"]
+__all__ = [
+    "MAX_MESSAGE_CHARS",
+    "MAX_REPORTED_ROWS",
+    "FileReport",
+    "Finding",
+    "SymbolResult",
+    "describe_rows",
+    "excerpt",
+]
 
 MAX_REPORTED_ROWS = 10
 """How many offending row numbers a finding lists; the count says how many there were in all."""
+MAX_MESSAGE_CHARS = 600
+"""A finding's message is cut here: a 50 MB one-line file must not become a 50 MB ledger row."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+
+
+def excerpt(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` safe to store and show: control and bidi characters escaped, at most ``limit`` chars.
+
+    Screens still escape their own markup (rich, HTML); this keeps what a file says from moving a
+    cursor, ringing a bell, reordering a line or filling a screen.
+    """
+    text = text.replace("\n", "\\n").replace("\t", " ")
+    text = _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 Severity = Literal["error", "warning"]
 
@@ -55,6 +86,9 @@ class Finding:
     hint: str = ""
     what: str = field(default="", compare=False, repr=False)
     """The message without its rows and hint (findings of a file read in chunks are merged by it)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", excerpt(self.message))
 
     @classmethod
     def at_rows(
@@ -132,10 +166,17 @@ class FileReport:
     sha256: str | None = None
     source_id: str | None = None
     duplicate_of: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+    """How the file was read (delimiter, time format, the zone of naive times and where it came from)."""
 
     @property
     def rejected(self) -> bool:
         return self.status == FileStatus.REJECTED
+
+    @property
+    def failed(self) -> bool:
+        """Rejected, or never read because it vanished or may not be read: exit code 1 in the CLI."""
+        return self.status in (FileStatus.REJECTED, FileStatus.UNREADABLE, FileStatus.VANISHED)
 
     @property
     def total_rows(self) -> int:
@@ -166,6 +207,8 @@ class FileReport:
         }
         if self.duplicate_of:
             data["duplicate_of"] = self.duplicate_of
+        if self.notes:
+            data["notes"] = self.notes
         return data
 
     @classmethod
@@ -181,4 +224,5 @@ class FileReport:
             sha256=data.get("sha256"),
             source_id=data.get("source"),
             duplicate_of=data.get("duplicate_of"),
+            notes=dict(data.get("notes") or {}),
         )

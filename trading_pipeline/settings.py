@@ -7,14 +7,15 @@ accepted because that is the name RQ users and hosting platforms already export.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
 
@@ -44,6 +45,19 @@ class Settings(BaseSettings):
         ge=128,
         description="Peak memory one ingest may use: larger files are read, checked and sorted in chunks.",
     )
+    source_tz: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Zone of naive timestamps per source, like --tz for every file of it:"
+        " 'default=America/Chicago,vendor_x=Europe/London' (or JSON).",
+    )
+    # Limits: one hostile file must not exhaust a worker. A refusal names the setting to raise.
+    max_decompressed_mb: int = Field(
+        default=32768, ge=1, description="Largest content of one file once decompressed (plain files: size)."
+    )
+    max_rows: int = Field(default=1_000_000_000, ge=1, description="Most rows one file may hold.")
+    max_columns: int = Field(default=1000, ge=1, description="Most columns one file may hold.")
+    max_line_kb: int = Field(default=64, ge=1, description="Longest line of a text file, in KiB.")
+    max_zip_members: int = Field(default=10_000, ge=1, description="Most members one zip archive may hold.")
     # Watcher
     quiet_period_s: float = Field(default=1.0, description="A file must keep size and mtime this long.")
     reconcile_interval_s: float = Field(default=30.0, description="Full rescan of the watched folders.")
@@ -81,6 +95,23 @@ class Settings(BaseSettings):
                     f"unknown time zone {value!r}: use an IANA name such as America/Chicago"
                 ) from exc
         return value or None
+
+    @field_validator("source_tz", mode="before")
+    @classmethod
+    def _zone_map(cls, value: object) -> object:
+        """``default=America/Chicago,vendor_x=UTC`` as well as JSON; every zone must exist."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                return json.loads(text)
+            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("use source=Zone pairs separated by commas, e.g. default=America/Chicago")
+            value = {k.strip(): v.strip() for k, v in pairs}
+        if isinstance(value, dict):
+            for zone_name in value.values():
+                cls._known_zone(str(zone_name))
+        return value
 
     @field_validator("data_dir")
     @classmethod

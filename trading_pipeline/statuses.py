@@ -12,6 +12,8 @@ from enum import StrEnum
 __all__ = [
     "FILE_FINAL",
     "FILE_IN_FLIGHT",
+    "FILE_NOT_READ",
+    "FILE_REOPENABLE",
     "FILE_UNFINISHED",
     "RUN_ENDED",
     "STAGE_COMPLETED",
@@ -42,12 +44,30 @@ class FileStatus(StrEnum):
     """A newer version of the same path replaced this one's bars."""
     VALIDATED = "validated"
     """`pipeline validate` only: every check ran, nothing was stored."""
+    UNREADABLE = "unreadable"
+    """The system may not read it (permissions, an I/O error); fixed, it is picked up again."""
+    VANISHED = "vanished"
+    """Deleted, moved or replaced before it was read; dropped again, it is picked up again."""
+    IGNORED = "ignored"
+    """Never opened: not a regular file (FIFO, device, socket) or a link leading out of its folder."""
 
 
 FILE_FINAL = frozenset(
-    {FileStatus.INGESTED, FileStatus.REJECTED, FileStatus.DUPLICATE, FileStatus.SUPERSEDED}
+    {
+        FileStatus.INGESTED,
+        FileStatus.REJECTED,
+        FileStatus.DUPLICATE,
+        FileStatus.SUPERSEDED,
+        FileStatus.UNREADABLE,
+        FileStatus.VANISHED,
+        FileStatus.IGNORED,
+    }
 )
 """Statuses after which a file needs no more work."""
+FILE_REOPENABLE = frozenset({FileStatus.UNREADABLE, FileStatus.VANISHED})
+"""Final while the file stays as it is; when the same bytes are back and readable they are queued again."""
+FILE_NOT_READ = frozenset({FileStatus.UNREADABLE, FileStatus.VANISHED, FileStatus.IGNORED})
+"""Final statuses of a file whose content was never read (no report of its bars exists)."""
 FILE_IN_FLIGHT = frozenset({FileStatus.QUEUED, FileStatus.INGESTING})
 """A job owns the row: queued in Redis or running on a worker."""
 FILE_UNFINISHED = frozenset({FileStatus.PENDING, *FILE_IN_FLIGHT})
@@ -124,6 +144,9 @@ _TONES: dict[str, Tone] = {
     FileStatus.INGESTING: Tone.BUSY,
     FileStatus.QUEUED: Tone.WAITING,
     FileStatus.PENDING: Tone.WAITING,
+    FileStatus.UNREADABLE: Tone.BAD,
+    FileStatus.VANISHED: Tone.QUIET,
+    FileStatus.IGNORED: Tone.QUIET,
     StageStatus.RUNNING: Tone.BUSY,
     StageStatus.DONE: Tone.GOOD,
     StageStatus.REUSED: Tone.QUIET,

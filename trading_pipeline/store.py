@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trading_pipeline.safeio import open_regular
+
 __all__ = ["BarStore", "atomic_write_bytes", "atomic_writer", "exclusive_lock", "file_sha256", "fsync_dir"]
 
 CONTENT_KEY_LENGTH = 20
@@ -26,9 +28,10 @@ CONTENT_KEY_LENGTH = 20
 def file_sha256(path: Path) -> str:
     """The content key of an input file (ledger rows, job ids and output names all derive from it).
 
-    sha256 runs at about 2 GB/s here, small next to parsing; raises ``OSError`` when unreadable.
+    sha256 runs at about 2 GB/s here, small next to parsing; raises ``OSError`` when unreadable and
+    ``NotRegularFileError`` for a FIFO or device (opened without blocking, never read).
     """
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 

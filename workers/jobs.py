@@ -5,8 +5,12 @@ JSON-friendly (RQ's JSONSerializer, no pickle).
 Failure policy of ``ingest_job``:
 * bad data is not an error: the DataIngestor returns a rejected report, the ledger records it, and the
   job *finishes* (its result says ``rejected``). Retrying would reject again.
-* a file that vanished or changed since it was queued is recorded on its ledger row (``pending`` with a
-  reason) and the job finishes: the daemon enqueues the new content under its own job id.
+* a file that vanished, was replaced, may not be read or is no regular file (a FIFO swapped in) gets
+  its final status on its ledger row (``vanished``, ``unreadable``, ``ignored``) and the job finishes:
+  the daemon enqueues new content under its own job id, and the same bytes back again reopen the row.
+* a file that needs more memory than the worker has (``MemoryError``, or the work horse killed by the
+  kernel while larger than ``PIPELINE_HORSE_MAX_RSS_MB``) is rejected with check ``memory`` and never
+  retried: the same file would exhaust memory again, four times over.
 * anything else (OSError, Redis blips, a full disk) raises, so RQ's Retry re-runs it with backoff; the
   ledger row says ``queued`` with the error while a retry is coming and ``pending`` after the last one.
 * a worker killed mid-job is recovered by ``jobqueue.recovery.recover_abandoned_jobs``; re-running is
@@ -25,12 +29,13 @@ from typing import Any
 from rq import get_current_job
 from rq.job import Job
 
-from trading_pipeline.errors import IngestError, PipelineError, StoreError
-from trading_pipeline.ingest.ingestor import DataIngestor
+from trading_pipeline.errors import FileRefusedError, IngestError, PipelineError, StoreError
+from trading_pipeline.ingest.ingestor import DataIngestor, refusal_report
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.logs import get_logger
 from trading_pipeline.report import FileReport, Finding
+from trading_pipeline.safeio import Refusal, inspect_file, refusal_for_error, vanished
 from trading_pipeline.settings import Settings
 from trading_pipeline.statuses import FILE_FINAL, FileStatus
 from trading_pipeline.store import file_sha256
@@ -95,9 +100,9 @@ def _ingest_file(
     if done is not None and done.status in FILE_FINAL:
         # A re-run (retry, recovery after kill -9) of work that already completed: nothing to do.
         return {**(done.report or {"path": path, "status": done.status}), "rerun": True}
-    gone = _content_problem(Path(path), sha256)
+    gone = _content_problem(Path(path), sha256, opts.root)
     if gone is not None:
-        return _record_gone(ledger, source, path, sha256, gone)
+        return _record_gone(ledger, path, sha256, opts, gone)
     if done is None:  # enqueued by something other than the daemon: give the file its row first
         stat = Path(path).stat()
         ledger.record_seen(source, path, sha256, stat.st_size, stat.st_mtime)
@@ -114,6 +119,10 @@ def _ingest_file(
     progress("ingesting", 0.0)
     try:
         report = DataIngestor(settings, ledger=ledger).ingest(path, opts, progress=progress, sha256=sha256)
+    except MemoryError:
+        report = _record_out_of_memory(
+            ledger, path, sha256, source, "the file needed more memory than is free"
+        )
     except PipelineError as exc:
         report = _handle_pipeline_error(ledger, exc, path, sha256, source, job)
     except Exception as exc:
@@ -127,23 +136,48 @@ def _ingest_file(
     return report.to_json()
 
 
-def _content_problem(path: Path, sha256: str) -> str | None:
-    """Why the file at ``path`` no longer holds the bytes this job was queued for, if it does not."""
+def _content_problem(path: Path, sha256: str, root: str | None) -> Refusal | None:
+    """Why the file at ``path`` no longer holds readable bytes this job was queued for, if it does not.
+
+    Checked unopened first (``lstat``): a FIFO swapped in after the event must not block the horse."""
+    refusal = inspect_file(path, root)
+    if refusal is not None:
+        return refusal
     try:
         digest = file_sha256(path)
-    except FileNotFoundError:
-        return "file vanished before it was ingested (deleted or moved); drop it again to ingest it"
+    except OSError as exc:
+        refusal = refusal_for_error(exc)
+        if refusal is None:
+            raise
+        return refusal
     if digest != sha256:
-        return "file changed after it was queued; its new content is queued as a new version"
+        return vanished("replaced by new content after it was queued; the new content is its own version")
     return None
 
 
-def _record_gone(ledger: Ledger, source: str, path: str, sha256: str, reason: str) -> dict[str, Any]:
-    """Finish without retrying: the daemon queues whatever is on disk now under its own job id."""
-    log.warning("ingest skipped", path=path, reason=reason)
-    ledger.record_seen(source, path, sha256, 0, 0.0)  # no-op when the daemon already recorded it
-    ledger.set_status(source, path, sha256, FileStatus.PENDING, reason=reason)
-    return {"path": path, "status": "skipped", "sha256": sha256, "source": source, "reason": reason}
+def _record_gone(
+    ledger: Ledger, path: str, sha256: str, opts: IngestOptions, refusal: Refusal
+) -> dict[str, Any]:
+    """Finish without retrying: the row gets its final status; the daemon queues whatever is on disk now
+    under its own job id, and the same bytes back again reopen this row."""
+    log.warning("ingest skipped", path=path, status=refusal.status, reason=refusal.reason)
+    exc = FileRefusedError(path=path, reason=refusal.reason, check=refusal.check, status=refusal.status)
+    report = refusal_report(path, exc, opts, sha256)
+    ledger.record_report(report)
+    return report.to_json()
+
+
+def _record_out_of_memory(ledger: Ledger, path: str, sha256: str, source: str, what: str) -> FileReport:
+    """A final rejection, never a retry: the same file would exhaust memory again."""
+    reason = (
+        f"{what}; it is rejected rather than retried. Split the file, lower PIPELINE_MAX_DECOMPRESSED_MB or"
+        " PIPELINE_MAX_ROWS so such files are refused early, or give the workers more memory"
+    )
+    log.error("ingest out of memory", path=path)
+    report = FileReport(path=path, status=FileStatus.REJECTED, sha256=sha256, source_id=source)
+    report.add(Finding("memory", reason))
+    ledger.record_report(report)
+    return report
 
 
 def _handle_pipeline_error(
@@ -183,18 +217,27 @@ def _record_failure(ledger: Ledger, source: str, path: str, sha256: str, retryin
         log.exception("could not record the failure in the ledger", path=path)
 
 
-def record_horse_death(job: Job, text: str) -> None:
+def record_horse_death(job: Job, text: str, *, out_of_memory: bool = False) -> None:
     """Called by the worker parent when the work horse died mid-job (OOM killer, hard timeout): the
     job function never got to say so, and without this the row would say ``ingesting`` forever once
-    RQ runs out of retries. Must run before RQ's failure handling, which spends a retry."""
+    RQ runs out of retries. Must run before RQ's failure handling, which spends a retry.
+
+    ``out_of_memory``: the kernel killed a horse grown past ``PIPELINE_HORSE_MAX_RSS_MB``. Not a
+    transient failure: the file is rejected and the job's retries are cancelled."""
     kwargs = job.kwargs
     if not isinstance(kwargs.get("options"), dict) or "sha256" not in kwargs:
         return  # not an ingest job
     path, sha256 = os.path.abspath(str(kwargs["path"])), str(kwargs["sha256"])  # noqa: PTH100
     source = IngestOptions.from_json(kwargs["options"]).source_id
+    if out_of_memory:
+        job.retries_left = 0  # RQ's failure handling reads it next, on this same object
     ledger = _ledger(_settings().ledger_path)
     row = ledger.get(source, path, sha256)
-    if row is not None and row.status not in FILE_FINAL:  # a death after the result was recorded
+    if row is None or row.status in FILE_FINAL:  # a death after the result was recorded
+        return
+    if out_of_memory:
+        _record_out_of_memory(ledger, path, sha256, source, text)
+    else:
         _record_failure(ledger, source, path, sha256, bool(job.retries_left), text)
 
 

@@ -15,6 +15,7 @@ Under systemd that needs ``KillMode=mixed`` so the work horse is not SIGTERMed w
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -22,6 +23,7 @@ import pkgutil
 import signal
 import socket
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -154,6 +156,12 @@ class PipelineWorker(ReusingWorker):
     abandoned by dead workers every few seconds."""
 
     _last_recovery = 0.0
+    stop_asked = False
+    """SIGTERM/SIGINT arrived: a return from ``work()`` is a shutdown, not a lost Redis."""
+
+    def handle_warm_shutdown_request(self) -> None:
+        self.stop_asked = True
+        super().handle_warm_shutdown_request()  # type: ignore[no-untyped-call]
 
     def _start_scheduler(
         self,
@@ -209,14 +217,26 @@ class PipelineWorker(ReusingWorker):
             log.info("enqueued dependents rq left ready", jobs=ready)
 
 
-def _horse_killed(job: Job, retpid: int, ret_val: int, _rusage: Any) -> None:
-    """The horse died under a live parent (OOM killer, a stray SIGTERM): RQ's Retry handles the job;
-    the ledger row says so (``queued`` while a retry is coming, ``pending`` after the last)."""
-    log.error("work horse died", job=job.id, pid=retpid, status=ret_val, path=job.meta.get("path"))
+def _horse_killed(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+    """The horse died under a live parent (OOM killer, a stray SIGTERM).
+
+    Killed by SIGKILL while larger than ``PIPELINE_HORSE_MAX_RSS_MB`` is the kernel's OOM killer: the
+    same file would do it again, so the file is rejected and the job not retried. Anything else is
+    RQ's Retry's, and the ledger row says so (``queued`` while a retry is coming, ``pending`` after)."""
+    peak_mb = int(getattr(rusage, "ru_maxrss", 0) or 0) // 1024  # Linux reports KiB
+    limit_mb = Settings().horse_max_rss_mb
+    killed = os.WIFSIGNALED(ret_val) and os.WTERMSIG(ret_val) == signal.SIGKILL
+    memory = killed and peak_mb >= limit_mb
+    log.error(
+        "work horse died", job=job.id, pid=retpid, status=ret_val, peak_mb=peak_mb, out_of_memory=memory
+    )
     from workers.jobs import record_horse_death
 
+    text = f"work horse died (wait status {ret_val})"
+    if memory:
+        text = f"the work horse was killed (SIGKILL, out of memory) at {peak_mb:,} MB"
     try:
-        record_horse_death(job, f"work horse died (wait status {ret_val})")
+        record_horse_death(job, text, out_of_memory=memory)
     except Exception:  # RQ's own failure handling must still run
         log.exception("could not record the work horse's death", job=job.id)
 
@@ -253,15 +273,50 @@ def run_worker(
     with_scheduler: bool = True,
     max_jobs: int | None = None,
 ) -> bool:
-    """Preload, then work until stopped (or until the queues are empty with ``burst``)."""
+    """Preload, then work until stopped (or until the queues are empty with ``burst``).
+
+    RQ's worker quits on a Redis connection error met outside its dequeue loop (Redis restarted under
+    a busy worker). A worker that did not ask to stop waits for Redis to come back and starts again
+    under a fresh name, so a Redis restart never leaves the queue without workers; its job in flight
+    is recovered as abandoned."""
     missing = preload()
-    worker = build_worker(connection, settings, queues, name)
-    log.info("worker starting", name=worker.name, queues=list(queues), burst=burst, not_preloaded=missing)
-    return bool(
-        worker.work(
-            burst=burst,
-            logging_level=settings.log_level.upper(),
-            with_scheduler=with_scheduler,
-            max_jobs=max_jobs,
-        )
-    )
+    while True:
+        worker = build_worker(connection, settings, queues, name)
+        log.info("worker starting", name=worker.name, queues=list(queues), burst=burst, not_preloaded=missing)
+        try:
+            done = worker.work(
+                burst=burst,
+                logging_level=settings.log_level.upper(),
+                with_scheduler=with_scheduler,
+                max_jobs=max_jobs,
+            )
+        except redis.RedisError as exc:
+            log.warning("worker lost Redis", error=str(exc))
+            done = False
+        if burst or max_jobs is not None or worker.stop_asked or not _wait_for_redis(connection):
+            return bool(done)
+        # Its teardown could not reach Redis: say now that the old name is dead, so the job it held
+        # is recovered at once (this same pid is alive, so recovery would otherwise trust it).
+        with contextlib.suppress(redis.RedisError):
+            worker.register_death()  # type: ignore[no-untyped-call]
+        name = None
+
+
+def _wait_for_redis(connection: redis.Redis, max_wait_s: float = 30.0) -> bool:
+    """Until Redis answers again (True), or SIGTERM/SIGINT arrives while waiting (False)."""
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    delay = 0.5
+    try:
+        while not stopping.is_set():
+            try:
+                connection.ping()
+                log.info("Redis is back; the worker starts again")
+                return True
+            except redis.RedisError:
+                stopping.wait(delay)
+                delay = min(delay * 2, max_wait_s)
+        return False
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

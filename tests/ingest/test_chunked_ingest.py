@@ -177,3 +177,22 @@ def test_large_files_are_chunked_under_the_default_limit(
     size_mb: int, compressed: bool, chunked: bool
 ) -> None:
     assert should_chunk(size_mb << 20, compressed, 1024) is chunked
+
+
+def test_compressed_text_that_outgrows_memory_once_decompressed_is_read_in_chunks(tmp_path: Path) -> None:
+    """A small gzip of very repetitive bars (a bomb of valid rows) is not read whole: once its content
+    passes what fits in PIPELINE_INGEST_MEMORY_MB it is read in chunks, and every row is stored."""
+    rows = 1_000_000
+    path = tmp_path / "FLAT_1m.csv.gz"
+    with gzip.open(path, "wt", compresslevel=9) as out:
+        out.write(HEADER)
+        base = 1_262_304_000  # 2010-01-01 in epoch seconds: one bar a minute from there
+        for m in range(rows):
+            out.write(f"{base + 60 * m},100,101,99,100,10\n")
+    settings = Settings.from_env({}, data_dir=tmp_path / "data", ingest_memory_mb=128)
+    content = rows * len("1262304000,100,101,99,100,10\n")
+    assert not should_chunk(path.stat().st_size, True, 128)  # its file size alone says "read whole"
+    assert content > 128 * (1 << 20) * 0.6 / 3.5  # ... but its content does not fit
+    report = DataIngestor(settings).ingest(path, IngestOptions(symbol="FLAT"))
+    assert report.status == "ingested", report.to_json()
+    assert report.symbols["FLAT"].rows == rows

@@ -100,12 +100,36 @@ def test_histdata_ascii_is_fixed_utc_minus_5(samples: Any, at: Any) -> None:
     assert parsed.findings == []
 
 
-def test_ninjatrader_export_is_naive_with_a_hint(samples: Any) -> None:
-    """NinjaTrader text has no zone: read as UTC with a warning that suggests --tz UTC."""
+def test_ninjatrader_export_is_read_in_its_documented_zone(samples: Any) -> None:
+    """NinjaTrader 8 exports are UTC by convention: applied, stated in the notes, no warning."""
     parsed = samples.read("ES 03-24.Last.txt", "20240102 093000;4700.25;4701;4700;4700.5;12\n")
     assert parsed.profile == "ninjatrader"
     assert parsed.symbol == "ES_03-24"
-    assert "NinjaTrader" in parsed.findings[0].message
+    assert parsed.findings == []
+    assert parsed.notes["tz"].startswith("UTC (the ninjatrader convention")
+
+
+def test_vendor_zones_apply_and_tz_overrides(samples: Any, at: Any) -> None:
+    """FirstRate and Kibot are US Eastern by convention (no silent 5-hour shift); --tz still wins."""
+    text = (
+        "2024-01-02 09:30:00,4700.25,4701,4700,4700.5,12\n2024-01-02 09:31:00,4700.25,4701,4700,4700.5,12\n"
+    )
+    parsed = samples.read("NQ_1min_sample.csv", text)
+    assert parsed.profile == "firstrate" and parsed.findings == []
+    assert samples.row(parsed)["datetime"] == at("2024-01-02 14:30")
+    assert "America/New_York" in parsed.notes["tz"]
+    kibot = samples.read("ES.txt", "01/02/2024,09:30,4700.25,4701,4700,4700.5,12\n")
+    assert kibot.profile == "kibot" and samples.row(kibot)["datetime"] == at("2024-01-02 14:30")
+    overridden = samples.read("NQ_1min_sample.csv", text, tz="UTC")
+    assert samples.row(overridden)["datetime"] == at("2024-01-02 09:30")
+
+
+def test_tradestation_without_a_zone_is_refused(samples: Any) -> None:
+    """Exchange time of an unnamed exchange: reading it as UTC would be known to be wrong."""
+    text = "Date,Time,Open,High,Low,Close,Up,Down\n01/02/2024,0931,1,2,0.5,1.5,3,4\n"
+    parsed = samples.read("@ES_1min.txt", text)
+    errors = [f for f in parsed.findings if f.severity == "error"]
+    assert errors and errors[0].check == "timezone" and "--tz" in errors[0].message
 
 
 def test_kibot_two_date_time_columns(samples: Any, at: Any) -> None:
@@ -189,12 +213,12 @@ def test_nautilus_csv_timestamp_utc_is_utc(samples: Any, at: Any) -> None:
 
 
 def test_firstrate_named_file(samples: Any) -> None:
-    """FirstRate sample names select the profile, whose warning hints at US Eastern time."""
+    """FirstRate sample names select the profile, which reads naive times as US Eastern."""
     parsed = samples.read(
         "NQ_1min_sample.csv", "timestamp,open,high,low,close,volume\r\n2023-11-19 18:00:00,1,2,0.5,1.5,5\r\n"
     )
     assert parsed.profile == "firstrate"
-    assert "America/New_York" in parsed.findings[0].message
+    assert "America/New_York" in parsed.notes["tz"]
 
 
 def test_profile_option_forces_a_layout(samples: Any) -> None:

@@ -79,10 +79,10 @@ def test_a_file_gone_or_changed_since_enqueue_is_recorded_and_not_retried(
     assert _burst(worker_env).returncode == 0
     job = _job(conn, job_id)
     assert job.get_status() == JobStatus.FINISHED
-    assert job.return_value()["status"] == "skipped"
+    assert job.return_value()["status"] == "vanished"
     record = Ledger(queue_settings.ledger_path).get("default", str(path), sha)
-    assert record is not None and record.status == "pending"
-    assert ("vanished" if change == "vanished" else "changed") in record.reason
+    assert record is not None and record.status == "vanished"  # final: never pending forever
+    assert ("deleted" if change == "vanished" else "replaced by new content") in record.reason
     assert parquet_rows(queue_settings) == {}
 
 

@@ -39,7 +39,7 @@ from trading_pipeline.validation.extsort import BarWriter, Spill
 from trading_pipeline.validation.stream import FileOrderChecks, SortedChecks
 from trading_pipeline.validation.tally import Tally
 
-__all__ = ["Prepared", "check_in_chunks", "chunk_bytes_for", "should_chunk"]
+__all__ = ["Prepared", "check_in_chunks", "chunk_bytes_for", "should_chunk", "whole_read_bytes"]
 
 REREPORTED_BY_READER = frozenset({MISSING_PRICES, TIMESTAMPS})
 WHOLE_READ_FACTOR = 3.5
@@ -275,11 +275,16 @@ def _prepared(state: _Symbol) -> Prepared:
     return Prepared(state.writer.path if state.writer is not None else None, result)
 
 
+def whole_read_bytes(memory_mb: int) -> int:
+    """The most text a whole-file read may hold within ``memory_mb``: such a read peaks at about
+    ``WHOLE_READ_FACTOR`` times the text's size."""
+    return int((memory_mb << 20) * 0.6 / WHOLE_READ_FACTOR)
+
+
 def should_chunk(size: int, compressed: bool, memory_mb: int) -> bool:
-    """Whether reading the file whole could pass the memory limit: a whole-file read peaks at about
-    three times the text's size, and compressed text is about four times its file."""
-    text = size * (4 if compressed else 1)
-    return text * WHOLE_READ_FACTOR > (memory_mb << 20) * 0.6
+    """Whether reading the file whole could pass the memory limit; compressed text is usually about
+    four times its file (a whole read of one that grows more switches to chunks as it does)."""
+    return size * (4 if compressed else 1) > whole_read_bytes(memory_mb)
 
 
 def chunk_bytes_for(memory_mb: int) -> int:

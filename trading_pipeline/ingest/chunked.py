@@ -26,6 +26,7 @@ from trading_pipeline.errors import IngestError
 from trading_pipeline.ingest.assemble import assemble, choose_profile, number_format, time_format
 from trading_pipeline.ingest.columns import plan_columns
 from trading_pipeline.ingest.layout import Layout
+from trading_pipeline.ingest.limits import LimitedReader, check_rows
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ingest.reader import finish, resolve_layout
@@ -119,7 +120,7 @@ class ChunkedText:
         # The symbol column is kept whatever --symbol says: which symbols the file holds is known only
         # at its end, and the caller applies --symbol then.
         symbol_free = replace(options, symbol=None)
-        with pa.input_stream(str(path), compression=self.compression) as stream:
+        with _open(path, self.compression) as stream:
             for index, (block, last) in enumerate(text_blocks(stream, self.chunk_bytes)):
                 chunk_sniff = sniff if index == 0 else replace(sniff, skip_rows=0)
                 chunk_read = read if last else replace(read, skip_bottom=0)
@@ -154,11 +155,19 @@ class ChunkedText:
                     raise
                 read, layout = _decided(read, layout, parsed.notes)
                 self.rows_read += parsed.table.num_rows
+                check_rows(self.rows_read, str(path))
                 if SYMBOL in parsed.table.column_names:
                     yield finish(parsed, path, symbol_free, replace_symbol(layout))
                 else:
                     yield finish(parsed, path, options, layout)
         self.findings = _file_findings(sniff, layout, junk, self.rows_read, str(path))
+
+
+def _open(path: Path, compression: str | None) -> pa.NativeFile:
+    """The content stream; decompressed content is counted against ``PIPELINE_MAX_DECOMPRESSED_MB``."""
+    if compression is None:
+        return pa.input_stream(str(path))
+    return LimitedReader(pa.input_stream(str(path), compression=compression), str(path)).native()
 
 
 def replace_symbol(layout: Layout) -> Layout:

@@ -16,7 +16,7 @@ from trading_pipeline.ingest.layout import Layout
 from trading_pipeline.ingest.profiles import Profile
 from trading_pipeline.ingest.textsniff import TextSniff, looks_like_data
 from trading_pipeline.ingest.timeformats import detect_format
-from trading_pipeline.report import Finding
+from trading_pipeline.report import Finding, excerpt
 from trading_pipeline.schema import OPTIONAL_COLUMNS, PRICE_COLUMNS
 
 __all__ = ["NUMERIC_ROLES", "ColumnPlan", "plan_columns", "plan_from_names"]
@@ -152,7 +152,8 @@ def _require(roles: list[str], names: list[str], path: str) -> None:
             continue
         if role in roles:
             continue
-        found = ", ".join(n or "(unnamed)" for n in names)
+        shown = [excerpt(n, 40) or "(unnamed)" for n in names[:20]]
+        found = ", ".join(shown) + (f" and {len(names) - 20:,} more" if len(names) > 20 else "")
         reason = f"column `{role}` missing; found: {found}"
         guess = _suggest(role, names, roles)
         if guess:

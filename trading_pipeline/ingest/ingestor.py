@@ -33,14 +33,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trading_pipeline.errors import IngestError, StoreError, UsageError
-from trading_pipeline.ingest.bounded import Prepared, check_in_chunks, chunk_bytes_for, should_chunk
+from trading_pipeline.errors import FileRefusedError, IngestError, StoreError, UsageError
+from trading_pipeline.ingest.bounded import (
+    Prepared,
+    check_in_chunks,
+    chunk_bytes_for,
+    should_chunk,
+    whole_read_bytes,
+)
 from trading_pipeline.ingest.chunked import NotChunkable, chunkable
+from trading_pipeline.ingest.limits import Limits, TooLargeToReadWhole, use_limits
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ledger import FileRecord, Ledger
 from trading_pipeline.logs import get_logger
-from trading_pipeline.report import FileReport, Finding, SymbolResult
+from trading_pipeline.report import FileReport, Finding, SymbolResult, excerpt
+from trading_pipeline.safeio import Refusal, inspect_file, refusal_for_error
 from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
 from trading_pipeline.statuses import FileStatus
@@ -55,7 +63,7 @@ from trading_pipeline.validation.bars import (
     utc_datetime,
 )
 
-__all__ = ["DataIngestor", "Progress", "file_sha256"]
+__all__ = ["DataIngestor", "Progress", "file_sha256", "refusal_report"]
 
 log = get_logger(__name__)
 
@@ -91,11 +99,30 @@ class _Checked:
 
 
 def file_sha256(path: Path) -> str:
-    """Content hash of the file; an unreadable file is an infrastructure failure here."""
+    """Content hash of the file. A file that vanished, may not be read or is no regular file is
+    ``FileRefusedError`` (recorded with its final status); any other OS error is infrastructure."""
     try:
         return store_sha256(path)
     except OSError as exc:
+        refusal = refusal_for_error(exc)
+        if refusal is not None:
+            raise _refused(path, refusal) from exc
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _refused(path: Path | str, refusal: Refusal) -> FileRefusedError:
+    return FileRefusedError(path=str(path), reason=refusal.reason, check=refusal.check, status=refusal.status)
+
+
+def refusal_report(
+    path: Path | str, exc: FileRefusedError, options: IngestOptions, sha: str = ""
+) -> FileReport:
+    """The report of a file that was not read: its final status and why, nothing else."""
+    report = FileReport(
+        path=str(path), status=FileStatus(exc.status), sha256=sha, source_id=options.source_id
+    )
+    report.add(Finding(exc.check, str(exc.fields["reason"])))
+    return report
 
 
 def _noop(_stage: str, _percent: int) -> None:
@@ -131,9 +158,23 @@ class DataIngestor:
     def _with_defaults(self, options: IngestOptions | None) -> IngestOptions:
         """Options with the settings' fallback zone filled in (explicit options and vendor rules win)."""
         options = options or IngestOptions()
+        if options.tz is None and options.source_id in self.settings.source_tz:
+            options = replace(options, tz=self.settings.source_tz[options.source_id])
         if options.fallback_tz is None and self.settings.default_tz:
             options = replace(options, fallback_tz=self.settings.default_tz)
         return options
+
+    @property
+    def limits(self) -> Limits:
+        s = self.settings
+        return Limits(s.max_decompressed_mb, s.max_rows, s.max_columns, s.max_line_kb, s.max_zip_members)
+
+    @staticmethod
+    def _inspect(target: Path, options: IngestOptions) -> None:
+        """Refuse, unopened, what must never be read (FIFOs, devices, links out of the folder)."""
+        refusal = inspect_file(target, options.root)
+        if refusal is not None:
+            raise _refused(target, refusal)
 
     @property
     def store(self) -> BarStore:
@@ -149,8 +190,12 @@ class DataIngestor:
         target = _absolute(path)
         options = self._with_defaults(options)
         progress("hashing", 0)
-        checked = self._check(target, file_sha256(target), options, progress, write=False)
-        if not checked.report.rejected:
+        try:
+            self._inspect(target, options)
+            checked = self._check(target, file_sha256(target), options, progress, write=False)
+        except FileRefusedError as exc:
+            return refusal_report(target, exc, options)
+        if checked.report.status == FileStatus.INGESTED:
             checked.report.status = FileStatus.VALIDATED
         progress("done", 100)
         return checked.report
@@ -171,8 +216,25 @@ class DataIngestor:
         progress = progress or _noop
         target = _absolute(path)
         options = self._with_defaults(options)
-        with _infrastructure(f"read {target}"):
+        try:
+            return self._ingest(target, options, progress, sha256)
+        except FileRefusedError as exc:
+            report = refusal_report(target, exc, options, sha256 or "")
+            with _infrastructure("record the report in the ledger"):
+                self.ledger.record_report(report)
+            return report
+
+    def _ingest(
+        self, target: Path, options: IngestOptions, progress: Progress, sha256: str | None
+    ) -> FileReport:
+        self._inspect(target, options)
+        try:
             stat = target.stat()
+        except OSError as exc:
+            refusal = refusal_for_error(exc)
+            if refusal is None:
+                raise StoreError(f"could not read {target}: {exc}") from exc
+            raise _refused(target, refusal) from exc
         if sha256 is None and stat.st_size >= OVERLAPPED_HASH_BYTES:
             checked = self._check_while_hashing(target, options, progress)
             sha = str(checked.report.sha256)
@@ -216,23 +278,39 @@ class DataIngestor:
             path=str(path), status=FileStatus.INGESTED, sha256=sha, source_id=options.source_id
         )
         progress("reading", 10)
-        chunk_bytes = self._chunked(path)
-        if chunk_bytes:
-            checked = self._check_in_chunks(path, options, report, chunk_bytes, write)
-            if checked is not None:
+        with use_limits(self.limits):
+            chunk_bytes = self._chunked(path)
+            if chunk_bytes:
+                checked = self._check_in_chunks(path, options, report, chunk_bytes, write)
+                if checked is not None:
+                    return checked
+            try:
+                with use_limits(self._whole_read_limits()):
+                    parsed = _read(path, options, report)
+            except TooLargeToReadWhole:
+                chunk_bytes = chunk_bytes_for(self.settings.ingest_memory_mb)
+                checked = self._check_in_chunks(path, options, report, chunk_bytes, write)
+                if checked is None:  # text that cannot be cut (UTF-16) and does not fit: say so
+                    raise self.limits.too_big(str(path)) from None
                 return checked
-        parsed = _read(path, options, report)
         if parsed is None:
             report.status = FileStatus.REJECTED
             return _Checked(report, {})
         progress("validating", 50)
         report.profile = parsed.profile
+        report.notes = {k: excerpt(str(v), 200) for k, v in parsed.notes.items()}
         report.extend(parsed.findings)
         tables = self._validate(parsed, options, report)
         if report.errors:
             report.status = FileStatus.REJECTED
             tables = {}
         return _Checked(report, tables)
+
+    def _whole_read_limits(self) -> Limits:
+        """The limits of a whole-file read: compressed text that outgrows the memory budget once
+        decompressed (a file that compresses unusually well, a bomb) is read in chunks instead."""
+        budget = whole_read_bytes(self.settings.ingest_memory_mb)
+        return replace(self.limits, whole_read_bytes=None if self._chunk_bytes else budget)
 
     def _chunked(self, path: Path) -> int | None:
         """The chunk size when ``path`` is text to read in chunks; None to read it whole."""
@@ -385,11 +463,16 @@ def _read(path: Path, options: IngestOptions, report: FileReport) -> ParsedFile 
 
     try:
         return read_file(path, options)
+    except FileRefusedError:
+        raise
     except IngestError as exc:
         report.add(Finding(exc.check, str(exc.fields.get("reason") or exc.message)))
-    except (MemoryError, UsageError):  # a wrong option (unknown zone or profile) is not bad data
+    except (MemoryError, UsageError, TooLargeToReadWhole):  # a wrong option is not bad data; nor is size
         raise
     except OSError as exc:
+        refusal = refusal_for_error(exc)
+        if refusal is not None:  # deleted, made unreadable or swapped for a FIFO while being read
+            raise _refused(path, refusal) from exc
         if exc.errno in INFRASTRUCTURE_ERRNOS:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
         report.add(Finding(READABLE, f"the file could not be read: {exc}"))

@@ -22,6 +22,8 @@ class IngestOptions:
     ``layout`` is a declared layout (its JSON form, see ``trading_pipeline.ingest.layout``);
     ``layout_path`` a layout file read when the file is (a watched folder's ``layout.toml``), used
     when ``layout`` is not given.
+    ``root`` is the folder the file was found in (a watched source folder, a folder given to
+    `pipeline ingest`): a symbolic link leading out of it is refused without being opened.
     """
 
     symbol: str | None = None
@@ -33,6 +35,7 @@ class IngestOptions:
     fallback_tz: str | None = None
     layout: dict[str, Any] | None = None
     layout_path: str | None = None
+    root: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-friendly form, used as an RQ job argument."""

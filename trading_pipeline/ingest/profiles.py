@@ -50,6 +50,9 @@ class Profile:
     rename: Mapping[str, str] = field(default_factory=dict)
     tz: str | None = None
     tz_hint: str = ""
+    tz_required: bool = False
+    """The vendor writes a local zone it does not name (exchange time): naive times without --tz or a
+    configured zone are refused instead of being read as UTC, which would be known to be wrong."""
     bar_label: BarLabel = "open"
     price_scale: float | None = None
     fixed_point: bool = False
@@ -229,7 +232,8 @@ PROFILES: tuple[Profile, ...] = (
         fields=(6,),
         first=_YMD_HMS + r"|\d{8}",
         names=("datetime", *OHLCV),
-        tz_hint="NinjaTrader 8 exports are UTC: pass --tz UTC",
+        tz="UTC",
+        tz_hint="NinjaTrader 8 exports are UTC; --tz overrides",
         description="NinjaTrader import/export text (yyyyMMdd HHmmss;o;h;l;c;v)",
     ),
     Profile(
@@ -241,7 +245,8 @@ PROFILES: tuple[Profile, ...] = (
         second=r"\d{1,2}:\d{2}",
         names=("date", "time", *OHLCV),
         month_first=True,
-        tz_hint="Kibot data is US Eastern: pass --tz America/New_York",
+        tz="America/New_York",
+        tz_hint="Kibot data is US Eastern; --tz overrides",
         description="Kibot intraday (no header, mm/dd/yyyy,hh:mm,...)",
     ),
     Profile(
@@ -259,7 +264,9 @@ PROFILES: tuple[Profile, ...] = (
         bar_label="close",
         month_first=True,
         rename=MappingProxyType({"up": "up", "down": "down"}),
-        tz_hint="TradeStation writes exchange time: pass --tz (e.g. America/Chicago)",
+        tz_required=True,
+        tz_hint="TradeStation writes exchange time, which differs by instrument: pass --tz"
+        " (e.g. America/New_York for US equities, America/Chicago for CME futures) or set the source's zone",
         description="TradeStation chart export (close-labelled, Up/Down volume)",
     ),
     Profile(
@@ -268,7 +275,9 @@ PROFILES: tuple[Profile, ...] = (
         needs=frozenset({"date", "time", "o", "h", "l", "c"}),
         bar_label="close",
         month_first=True,
-        tz_hint="TradeStation writes exchange time: pass --tz",
+        tz_required=True,
+        tz_hint="TradeStation writes exchange time, which differs by instrument: pass --tz"
+        " or set the source's zone",
         description="TradeStation ASCII (O,H,L,C names)",
     ),
     Profile(
@@ -294,7 +303,8 @@ PROFILES: tuple[Profile, ...] = (
         file_name=r"^[A-Z0-9]+_(full_)?(1|5|30)?(min|hour|day)",
         fields=(6, 7),
         first=_ISO + "|" + r"\d{4}-\d{2}-\d{2}",
-        tz_hint="FirstRate Data is US Eastern: pass --tz America/New_York",
+        tz="America/New_York",
+        tz_hint="FirstRate Data is US Eastern; --tz overrides",
         names=("datetime", *OHLCV, "open_interest"),
         description="FirstRate Data (yyyy-MM-dd HH:mm:ss)",
     ),

@@ -18,9 +18,10 @@ import pyarrow.compute as pc
 
 from trading_pipeline.errors import IngestError
 from trading_pipeline.ingest.layout import Layout, LayoutError, layout_from_json, load_layout
+from trading_pipeline.ingest.limits import LimitedReader, current_limits, head_bytes
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
-from trading_pipeline.ingest.sniff import SNIFF_BYTES, detect_container, read_head
+from trading_pipeline.ingest.sniff import detect_container, read_head
 from trading_pipeline.ingest.symbols import normalise_symbol, normalise_symbol_column, symbol_from_name
 from trading_pipeline.ingest.textsource import read_text_source
 from trading_pipeline.ingest.vendors.archive import read_zip
@@ -78,12 +79,20 @@ def _dispatch(path: Path, options: IngestOptions, layout: Layout) -> ParsedFile:
         return read_spreadsheet(path, kind, options, layout)
     if kind == "json":
         return read_json(path, compression, options, layout)
-    head = read_head(path, compression)
+    limits = current_limits()
+    size = path.stat().st_size
+    if compression is None and size > limits.max_bytes:
+        raise limits.too_big(str(path), size)
+    head_size = head_bytes()
+    head = read_head(path, compression, head_size)
 
     def opener() -> pa.NativeFile:
-        return pa.input_stream(str(path), compression=compression)
+        if compression is None:
+            return pa.input_stream(str(path))
+        # Counted as it is decompressed: a bomb stops at the limit, not when memory runs out.
+        return LimitedReader(pa.input_stream(str(path), compression=compression), str(path)).native()
 
-    return read_text_source(opener, head, len(head) < SNIFF_BYTES, path.name, str(path), options, layout)
+    return read_text_source(opener, head, len(head) < head_size, path.name, str(path), options, layout)
 
 
 def finish(

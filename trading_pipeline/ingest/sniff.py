@@ -11,10 +11,13 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Protocol
 
 import zstandard
 
 from trading_pipeline.errors import IngestError
+from trading_pipeline.ingest.limits import current_limits
+from trading_pipeline.safeio import open_regular
 
 __all__ = ["SNIFF_BYTES", "detect_container", "read_head"]
 
@@ -31,13 +34,8 @@ def detect_container(path: Path) -> tuple[str, str | None]:
 
     Kinds: 'text', 'json', 'parquet', 'dbn', 'zip', 'xlsx', 'ods', 'xls'.
     """
-    try:
-        with path.open("rb") as fh:
-            magic = fh.read(8)
-    except OSError as exc:
-        raise IngestError(
-            path=str(path), reason=f"cannot open the file: {exc.strerror}", check="readable"
-        ) from exc
+    with open_regular(path) as fh:  # OSError (vanished, unreadable, a FIFO) is the caller's to classify
+        magic = fh.read(8)
     if not magic:
         raise IngestError(path=str(path), reason="the file is empty (0 bytes)", check="non_empty")
     if magic.startswith(b"PAR1"):
@@ -79,25 +77,61 @@ def _text_kind(head: bytes) -> str:
 
 
 def read_head(path: Path, compression: str | None, size: int = SNIFF_BYTES) -> bytes:
-    """The first ``size`` bytes of the (decompressed) content."""
+    """The first ``size`` bytes of the (decompressed) content; ``size=-1`` reads all of it, refusing
+    content larger than ``PIPELINE_MAX_DECOMPRESSED_MB`` (a decompression bomb stops there)."""
+    limits = current_limits()
+    whole = size < 0 or size > limits.max_bytes
+    want = limits.max_bytes + 1 if whole else size
     try:
+        head = _read_head(path, compression, want)
+    except (EOFError, zlib.error, zstandard.ZstdError) as exc:
+        raise _corrupt(path, compression, exc) from exc
+    except OSError as exc:
+        if compression is None or isinstance(exc, (FileNotFoundError, PermissionError)):
+            raise  # the caller classifies a vanished or unreadable file
+        raise _corrupt(path, compression, exc) from exc
+    if whole and len(head) > limits.max_bytes:
+        raise limits.too_big(str(path))
+    return head
+
+
+def _read_head(path: Path, compression: str | None, size: int) -> bytes:
+    with open_regular(path) as raw:
         if compression == "gzip":
-            with gzip.open(path, "rb") as fh:
-                return fh.read(size)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as fh:
+                return _read_upto(fh, size)
         if compression == "zstd":
-            with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
-                head: bytes = fh.read(size)
+            with zstandard.ZstdDecompressor().stream_reader(raw) as fh:
+                head = _read_upto(fh, size)
             if len(head) < size:  # the whole content: make sure it was not cut off
                 _check_zstd_complete(path)
             return head
-        with path.open("rb") as fh:
-            return fh.read(size)
-    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
-        raise IngestError(
-            path=str(path),
-            reason=f"the {compression} data is corrupt or truncated ({exc}); copy or download it again",
-            check="compression",
-        ) from exc
+        return _read_upto(raw, size)
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _read_upto(stream: _Readable, size: int) -> bytes:
+    """``size`` bytes or the whole stream if shorter (a decompressing reader may return less per call)."""
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
+def _corrupt(path: Path, compression: str | None, exc: BaseException) -> IngestError:
+    return IngestError(
+        path=str(path),
+        reason=f"the {compression} data is corrupt or truncated ({exc}); copy or download it again",
+        check="compression",
+    )
 
 
 def _check_zstd_complete(path: Path) -> None:

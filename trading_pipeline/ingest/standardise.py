@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trading_pipeline.errors import IngestError
 from trading_pipeline.ingest.layout import Layout
 from trading_pipeline.ingest.numbers import parse_numbers
 from trading_pipeline.ingest.options import IngestOptions
@@ -54,6 +55,10 @@ def _numbers(
 ) -> pa.Array | pa.ChunkedArray | None:
     """float64 values; text cells are reported (and their rows noted in ``unreadable``)."""
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        kind = values.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+            reason = f"column `{ctx.label(role)}` holds {kind} values, not numbers"  # lists, structs...
+            raise IngestError(path=ctx.path, reason=reason, check="numbers")
         return values.cast(pa.float64())  # chunks kept: combining copies every column for nothing
     col = _arr(values)
     numbers, bad = parse_numbers(col, ctx.raw.numbers, suffixes=role not in PRICE_COLUMNS)

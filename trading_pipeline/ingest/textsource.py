@@ -17,6 +17,7 @@ from trading_pipeline.errors import IngestError
 from trading_pipeline.ingest.assemble import assemble, choose_profile, number_format, time_format
 from trading_pipeline.ingest.columns import plan_columns
 from trading_pipeline.ingest.layout import Layout
+from trading_pipeline.ingest.limits import check_columns, check_line_length, check_rows
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ingest.textread import NOT_UTF8, ReadPlan, junk_finding, read_delimited
@@ -40,7 +41,9 @@ def read_text_source(
 ) -> ParsedFile:
     """Read one delimited text stream named ``name``; ``opener()`` gives a fresh stream each call."""
     layout = layout or Layout()
+    check_line_length(head, complete, path)
     sniff = sniff_text(head, name, complete=complete, layout=layout)
+    check_columns(max(sniff.field_count, len(sniff.header or ())), path)
     if sniff.field_count == 0 or not sniff.rows:
         raise IngestError(path=path, reason="the file has a header but no data rows", check="non_empty")
     profile = choose_profile(sniff, options, layout, path)
@@ -51,6 +54,7 @@ def read_text_source(
     raw = read_delimited(opener, sniff, plan, plan_read, path)
     if raw.num_rows == 0:
         raise IngestError(path=path, reason="the file has no data rows", check="non_empty")
+    check_rows(raw.num_rows, path)
     if sniff.junk:
         raw.findings.insert(0, junk_finding(sniff.junk, "lines above the table", "skipped"))
     if sniff.encoding in GUESSED_ENCODINGS and not layout.encoding:

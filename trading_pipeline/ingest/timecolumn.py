@@ -20,8 +20,22 @@ from trading_pipeline.ingest.layout import Layout
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.profiles import Profile
 from trading_pipeline.ingest.rawtable import RawTable
-from trading_pipeline.ingest.timeformats import OFFSETS, ZONE_SUFFIX, TimeFormat, parse_strings, zone_offsets
-from trading_pipeline.ingest.timeparse import EPOCH_UNITS, epoch_to_utc, epoch_unit, localize, to_utc
+from trading_pipeline.ingest.timeformats import (
+    OFFSETS,
+    ZONE_SUFFIX,
+    TimeFormat,
+    detect_format,
+    parse_strings,
+    zone_offsets,
+)
+from trading_pipeline.ingest.timeparse import (
+    EPOCH_UNITS,
+    epoch_to_utc,
+    epoch_unit,
+    localize,
+    mixed_epoch_units,
+    to_utc,
+)
 from trading_pipeline.report import Finding
 from trading_pipeline.schema import TIMESTAMP_TYPE
 from trading_pipeline.validation.plausible import EARLIEST_NS, TIME_RANGE, latest_ns
@@ -52,10 +66,10 @@ class TimeContext:
         """The zone of naive times and where it came from."""
         opts, layout = self.options, self.layout
         for value, origin in (
-            (opts.tz, "--tz"),
+            (opts.tz, "--tz or the source's zone"),
             (layout.timezone, "layout"),
             (self.raw.zone, "the file's metadata"),
-            (self.profile.tz, "vendor rule"),
+            (self.profile.tz, f"the {self.profile.name} convention for naive times; --tz overrides"),
             (opts.fallback_tz, "PIPELINE_DEFAULT_TZ"),
         ):
             if value:
@@ -90,7 +104,9 @@ def utc_times(ctx: TimeContext) -> tuple[pa.Array, str]:
     if pa.types.is_integer(typ) or (fmt is not None and fmt.kind == "epoch"):
         return _epoch(ctx, source, fmt), "aware"
     if fmt is None:
-        sample = next((v for v in source.to_pylist()[:5] if v), "")
+        values = [v for v in source.to_pylist()[:300] if v]
+        # Quote a value that is not a time: the first one may be fine and would mislead.
+        sample = next((v for v in values if detect_format([str(v)]) is None), values[0] if values else "")
         raise IngestError(
             path=ctx.path,
             reason=f"column `{ctx.label('datetime')}` does not hold recognisable times (e.g. {sample!r})",
@@ -185,6 +201,7 @@ def _epoch(ctx: TimeContext, source: pa.Array, fmt: TimeFormat | None) -> pa.Arr
     )
     unit = fmt.unit if fmt is not None else None
     if unit is None:
+        _check_epoch_units(ctx, ints)
         raw = np.asarray(pc.fill_null(ints, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
         valid = ~np.asarray(ints.is_null().to_numpy(zero_copy_only=False), dtype=bool)
         if valid.any():
@@ -196,6 +213,19 @@ def _epoch(ctx: TimeContext, source: pa.Array, fmt: TimeFormat | None) -> pa.Arr
     _plausible_epoch(ctx, ints, unit)
     ctx.notes["tz"] = "from the data (epoch)"
     return times
+
+
+def _check_epoch_units(ctx: TimeContext, ints: pa.Array) -> None:
+    """One unit is guessed per column: a column mixing seconds and milliseconds is refused by row."""
+    mixed = mixed_epoch_units(ints)
+    if mixed is not None:
+        odd, theirs, majority = mixed
+        what = (
+            f"column `{ctx.label('datetime')}` mixes epoch units: these rows are in {theirs}, the others in"
+            f" {majority}"
+        )
+        hint = "One unit per column; convert these rows (a mixed column would put bars in 1970)"
+        ctx.findings.append(Finding.at_rows("timestamps", what, ctx.raw.rows(odd), hint=hint))
 
 
 def _plausible_epoch(ctx: TimeContext, ints: pa.Array, unit: str | None) -> None:
@@ -264,6 +294,11 @@ def _ms_of_day(ctx: TimeContext) -> pa.Array:
 def _naive_to_utc(ctx: TimeContext, times: pa.Array) -> pa.Array:
     ctx.wall = lambda: times
     zone, origin = ctx.zone
+    if zone is None and ctx.profile.tz_required:
+        hint = ctx.profile.tz_hint
+        what = "timestamps are local time of an unnamed zone and no --tz was given"
+        ctx.findings.append(Finding("timezone", f"{what}. {hint}", hint=hint))
+        return times.cast(pa.int64()).view(TIMESTAMP_TYPE)
     if zone is None:
         hint = ctx.profile.tz_hint or "Pass --tz ZONE if they are local time"
         what = "timestamps carry no time zone and no --tz was given: read as UTC"

@@ -29,6 +29,7 @@ __all__ = [
     "epoch_to_utc",
     "epoch_unit",
     "localize",
+    "mixed_epoch_units",
     "zone",
 ]
 
@@ -67,6 +68,33 @@ def epoch_unit(values: np.ndarray) -> str:
     if top < 10**17:
         return "us"
     return "ns"
+
+
+UNIT_BOUNDS = np.array([10**11, 10**14, 10**17], dtype=np.int64)
+UNIT_CLASSES = ("seconds", "milliseconds", "microseconds", "nanoseconds")
+UNAMBIGUOUS = 10**9
+"""Values below this (before 2001 in seconds, a few days after 1970 in milliseconds) fit more than one
+unit, so they do not count when the units of a column are compared."""
+
+
+def mixed_epoch_units(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, str, str] | None:
+    """Rows whose magnitude says another unit than the column's majority: ``(mask, theirs, majority)``.
+
+    One unit is guessed per column, so a column alternating seconds and milliseconds would put half
+    its bars in January 1970; such a column is refused instead.
+    """
+    ints = _combine(values).cast(pa.int64())
+    valid = ~np.asarray(ints.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    raw = np.abs(np.asarray(pc.fill_null(ints, 0).to_numpy(zero_copy_only=False), dtype=np.int64))
+    considered = valid & (raw >= UNAMBIGUOUS)
+    classes = np.searchsorted(UNIT_BOUNDS, raw, side="right")
+    counts = np.bincount(classes[considered], minlength=len(UNIT_CLASSES))
+    if np.count_nonzero(counts) < 2:
+        return None
+    majority = int(counts.argmax())
+    odd = considered & (classes != majority)
+    first = int(classes[np.flatnonzero(odd)[0]])
+    return odd, UNIT_CLASSES[first], UNIT_CLASSES[majority]
 
 
 def epoch_to_utc(values: pa.Array | pa.ChunkedArray, unit: str | None = None) -> pa.Array:

@@ -63,6 +63,9 @@ class DataSourceMetadata:
     options: dict[str, Any] = field(default_factory=dict)
     file_count: int = 0
     pending_files: int = 0
+    warnings: list[str] = field(default_factory=list)
+    """``path: first warning (+N more)`` of each file whose current version holds warnings, and of
+    files never read (ignored, vanished): doubts every view shows next to the errors."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class DataSourceMetadata:
             "options": self.options,
             "file_count": self.file_count,
             "pending_files": self.pending_files,
+            "warnings": self.warnings,
         }
 
 

@@ -126,7 +126,8 @@ class StoredDataSource(DataSource):
         files = self.ledger.files(self.source_id)
         info = _symbol_info(outputs)
         ingested = [f for f in files if f.status == FileStatus.INGESTED]
-        errors = self.location_errors() + _rejections(files)
+        problems, warnings = _problems(files)
+        errors = self.location_errors() + problems
         starts = [i.start for i in info.values() if i.start]
         ends = [i.end for i in info.values() if i.end]
         watch = self.watch_directory()
@@ -146,6 +147,7 @@ class StoredDataSource(DataSource):
             options=self.to_config(),
             file_count=len(ingested),
             pending_files=sum(1 for f in files if f.status in FILE_UNFINISHED),
+            warnings=warnings,
         )
 
     def _columns(self, outputs: list[OutputRecord]) -> list[str]:
@@ -162,7 +164,7 @@ class StoredDataSource(DataSource):
         return sorted({rec.symbol for rec in self.ledger.outputs(self.source_id)})
 
     def validate(self) -> tuple[bool, list[str]]:
-        errors = self.location_errors() + _rejections(self.ledger.files(self.source_id))
+        errors = self.location_errors() + _problems(self.ledger.files(self.source_id))[0]
         missing = [rec for rec in self.ledger.outputs(self.source_id) if not self._parquet(rec).is_file()]
         errors += [f"{rec.path}: stored bars for {rec.symbol} are missing from the store" for rec in missing]
         return not errors, errors
@@ -251,9 +253,22 @@ def _iso_max(values: list[str]) -> str | None:
     return max(values, key=datetime.fromisoformat) if values else None
 
 
-def _rejections(files: list[FileRecord]) -> list[str]:
-    """Reasons of rejected files, newest version per path only (a fixed re-upload clears the error)."""
+def _problems(files: list[FileRecord]) -> tuple[list[str], list[str]]:
+    """Errors (rejected, unreadable) and warnings of each path's newest version only (a fixed
+    re-upload clears the error)."""
     latest: dict[str, FileRecord] = {}
     for record in files:  # ordered by id: later versions overwrite earlier ones
         latest[record.path] = record
-    return [f"{r.path}: {r.reason or 'rejected'}" for r in latest.values() if r.status == FileStatus.REJECTED]
+    errors = [
+        f"{r.path}: {r.reason or r.status}"
+        for r in latest.values()
+        if r.status in (FileStatus.REJECTED, FileStatus.UNREADABLE)
+    ]
+    warnings = []
+    for r in latest.values():
+        if r.status in (FileStatus.IGNORED, FileStatus.VANISHED):
+            warnings.append(f"{r.path}: {r.status}: {r.reason}")
+        elif r.status == FileStatus.INGESTED and r.warning_count:
+            more = f" (+{r.warning_count - 1} more)" if r.warning_count > 1 else ""
+            warnings.append(f"{r.path}: {r.first_warning}{more}")
+    return errors, warnings

@@ -7,6 +7,7 @@ safe: whichever comes second gets ``duplicate`` and stores nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from trading_pipeline.ledger import Ledger
@@ -25,7 +26,10 @@ def unfinished_files(source: StoredDataSource) -> list[Path]:
     done = {(r.path, r.size, r.mtime) for r in ledger.files(source.source_id, FILE_FINAL)}
     pending = []
     for path in source.files_on_disk():
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError:  # a broken link: the ingestor records it as ignored
+            stat = path.lstat()
         if (str(path), stat.st_size, stat.st_mtime) not in done:
             pending.append(path)
     return pending
@@ -40,9 +44,13 @@ def ingest_source_files(
     )
 
     ingestor = DataIngestor(source.settings)
+    folder = source.watch_directory()
     reports = []
     for path in unfinished_files(source) if files is None else files:
-        report = ingestor.ingest(path, source.options_for(path))
+        options = source.options_for(path)
+        if folder is not None and options.root is None:  # a link out of the folder is never followed
+            options = replace(options, root=str(folder))
+        report = ingestor.ingest(path, options)
         reports.append(report)
         if on_file is not None:
             on_file(path, report)

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from trading_pipeline.errors import IngestError
 from trading_pipeline.ingest.columns import plan_columns
 from trading_pipeline.ingest.layout import Layout
+from trading_pipeline.ingest.limits import check_columns, check_rows, current_limits
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
 from trading_pipeline.ingest.profiles import Profile, get_profile
@@ -22,17 +23,33 @@ from trading_pipeline.ingest.standardise import standardise
 from trading_pipeline.ingest.symbols import normalise_symbol
 from trading_pipeline.ingest.textsniff import TextSniff
 from trading_pipeline.ingest.timeformats import TimeFormat, detect_format, format_from_layout
+from trading_pipeline.safeio import open_regular
 
 __all__ = ["read_parquet"]
 
 
 def _load(path: Path) -> pa.Table:
     try:
-        return pq.read_table(path)
+        with open_regular(path) as handle:
+            parquet = pq.ParquetFile(handle)
+            _check_size(parquet.metadata, str(path))
+            return parquet.read()
+    except (FileNotFoundError, PermissionError):
+        raise  # the caller classifies a vanished or unreadable file
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
         raise IngestError(
             path=str(path), reason=f"the Parquet file is truncated or corrupt ({exc})", check="parquet"
         ) from exc
+
+
+def _check_size(meta: pq.FileMetaData, path: str) -> None:
+    """Rows, columns and decompressed size from the footer, before a byte of data is decompressed."""
+    check_rows(meta.num_rows, path)
+    check_columns(meta.num_columns, path)
+    limits = current_limits()
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if size > limits.max_bytes:
+        raise limits.too_big(path, size)
 
 
 def _profile(table: pa.Table, options: IngestOptions, layout: Layout) -> Profile:
