@@ -25,7 +25,7 @@ from trading_pipeline.ingest.chunked import ChunkedText
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.reader import resolve_layout
 from trading_pipeline.ingest.symbols import normalise_symbol
-from trading_pipeline.report import FileReport, Finding, SymbolResult
+from trading_pipeline.report import FileReport, Finding, SymbolResult, excerpt
 from trading_pipeline.schema import TIMESTAMP_TYPE, conform
 from trading_pipeline.validation import MISSING_PRICES, TIME_RANGE, TIMESTAMPS, format_interval
 from trading_pipeline.validation.bars import (
@@ -89,6 +89,8 @@ class _Run:
     symbols: dict[str, _Symbol] = field(default_factory=dict)
     profile: str = ""
     bar_label: str = "open"
+    notes: dict[str, str] = field(default_factory=dict)
+    """What the reader decided (delimiter, time format, zone and where it came from), as in a whole read."""
     from_column: bool = False
     reader_findings: list[Finding] = field(default_factory=list)
 
@@ -105,6 +107,7 @@ class _Run:
         for parsed in reader:
             if not self.profile:
                 self.profile, self.bar_label = parsed.profile, parsed.bar_label
+            self.notes.update({k: str(v) for k, v in parsed.notes.items() if k not in self.notes})
             self.from_column |= SYMBOL in parsed.table.column_names
             self.reader_tally.add(parsed.findings)
             parts, problems = split_by_symbol(parsed.table, parsed.row_numbers, parsed.symbol, None)
@@ -184,6 +187,7 @@ def _finish(run: _Run, report: FileReport) -> dict[str, Prepared]:
         if interval and name not in run.intervals and not state.in_time.complete(interval):
             raise _NeedsGapPass({n: s.in_time.interval_ns() or 0 for n, s in run.symbols.items()})
     report.profile = run.profile
+    report.notes = {k: excerpt(v, 200) for k, v in run.notes.items()}
     reader = [*run.reader_findings, *run.reader_tally.findings()]
     report.extend(reader)
     said = {f.check for f in reader}
