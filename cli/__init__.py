@@ -79,21 +79,24 @@ def _overview_only() -> None:
 
 def build_app(command: str | None = None) -> typer.Typer:
     """The Typer app with the module of ``command``; for no or an unknown command, the overview."""
+    wanted = COMMANDS.get(command or "")
+    overview = wanted is None and command != "version"
     app = typer.Typer(
         name="pipeline",
         help="Market-data ingestion and research pipeline.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        # The overview is a plain list: rich's help renderer alone costs more start-up than the rest.
+        rich_markup_mode=None if overview else "rich",
     )
     app.callback()(_root)
     app.command("version")(_version)
     if command == "version":
         return app
-    wanted = COMMANDS.get(command or "")
     if wanted is None:
         for name, entry in COMMANDS.items():
-            app.command(name, help=entry.summary)(_overview_only)
+            app.command(name, help=entry.summary, short_help=entry.summary)(_overview_only)
         return app
     importlib.import_module(f"cli.{wanted.module}").register(app)
     return app

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from trading_pipeline.store import file_sha256
+from trading_pipeline.durable import file_sha256
 
 __all__ = ["FileVersion", "HashCache", "file_sha256"]
 

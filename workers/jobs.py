@@ -29,6 +29,7 @@ from typing import Any
 from rq import get_current_job
 from rq.job import Job
 
+from trading_pipeline.durable import file_sha256
 from trading_pipeline.errors import FileRefusedError, IngestError, PipelineError, StoreError
 from trading_pipeline.ingest.ingestor import DataIngestor, refusal_report
 from trading_pipeline.ingest.options import IngestOptions
@@ -38,7 +39,6 @@ from trading_pipeline.report import FileReport, Finding
 from trading_pipeline.safeio import Refusal, inspect_file, refusal_for_error, vanished
 from trading_pipeline.settings import Settings
 from trading_pipeline.statuses import FILE_FINAL, FileStatus
-from trading_pipeline.store import file_sha256
 
 __all__ = ["MetaProgress", "ingest_job", "record_horse_death", "run_ingest"]
 

@@ -15,7 +15,7 @@ from rq.job import Job
 
 from jobqueue import SERIALIZER
 from testkit import enqueue, make_bars, wait_for, write_bars_csv
-from trading_pipeline.store import file_sha256
+from trading_pipeline.durable import file_sha256
 
 pytestmark = pytest.mark.integration
 

@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trading_pipeline.durable import file_sha256 as store_sha256
 from trading_pipeline.errors import FileRefusedError, IngestError, StoreError, UsageError
 from trading_pipeline.ingest.bounded import (
     Prepared,
@@ -53,7 +54,6 @@ from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
 from trading_pipeline.statuses import FileStatus
 from trading_pipeline.store import BarStore
-from trading_pipeline.store import file_sha256 as store_sha256
 from trading_pipeline.validation import MISSING_PRICES, TIME_RANGE, TIMESTAMPS, validate_bars
 from trading_pipeline.validation.bars import (
     SYMBOL,

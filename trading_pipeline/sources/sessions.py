@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trading_pipeline.clock import now_iso, utc_now
+from trading_pipeline.durable import atomic_write_bytes, exclusive_lock, file_sha256, fsync_dir
 from trading_pipeline.errors import SourceNotFoundError, UnsafeNameError
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.names import SESSION_ID_RE, check_session_id, safe_filename, safe_symbol
@@ -37,7 +38,6 @@ from trading_pipeline.sources.upload_source import (
     read_session_metadata,
 )
 from trading_pipeline.statuses import FILE_FINAL
-from trading_pipeline.store import atomic_write_bytes, exclusive_lock, file_sha256, fsync_dir
 
 __all__ = ["SessionManager", "new_session_id"]
 

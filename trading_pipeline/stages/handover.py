@@ -27,9 +27,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trading_pipeline.durable import atomic_writer
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.runs import run_dir
-from trading_pipeline.store import atomic_writer
 
 __all__ = [
     "OUTPUT_COMPRESSION",

@@ -17,12 +17,12 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from trading_pipeline.clock import now_iso, utc_now
+from trading_pipeline.durable import atomic_write_bytes, exclusive_lock
 from trading_pipeline.errors import RunError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig, time_basis
 from trading_pipeline.stages.records import RunMode, RunRecord, StageRecord, SymbolRecord
 from trading_pipeline.statuses import STAGE_ENDED, SYMBOL_ENDED, RunStatus, StageStatus, SymbolStatus
-from trading_pipeline.store import atomic_write_bytes, exclusive_lock
 
 __all__ = [
     "RUN_FILE",
