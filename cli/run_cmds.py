@@ -21,6 +21,7 @@ from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import TIMEFRAME_EXAMPLES, RunConfig, build_config
 from trading_pipeline.stages.records import RunRecord, StageRecord
+from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, list_runs, progress, read_run
 from trading_pipeline.statuses import STAGE_COMPLETED, SYMBOL_ENDED, RunStatus, StageStatus
 
@@ -94,8 +95,6 @@ def run(
         bad_ticks=bad_ticks,
         partial_bars=partial_bars,
     )
-    from trading_pipeline.stages.runner import check_symbols
-
     cfg = check_symbols(settings, cfg)
     _launch(settings, cfg, wait=wait, inline=inline, as_json=as_json)
 
@@ -111,8 +110,6 @@ def rerun(
     as_json: Json = False,
 ) -> None:
     """Repeat a run with the same config under a new run id, reusing outputs of stages before --from-stage."""
-    from trading_pipeline.stages.runner import check_symbols, prepare_rerun
-
     settings = load_settings()
     cfg, old = prepare_rerun(settings, run_id, from_stage)
     if from_stage == STAGE_NAMES[0]:
@@ -130,9 +127,6 @@ def _launch(
     from_stage: str = "load",
     old: RunRecord | None = None,
 ) -> None:
-    # The runner pulls in pandas and the stages: imported only by the commands that start runs.
-    from trading_pipeline.stages.runner import run_inline, start_run
-
     connection = None if inline else connect_settings(settings)
     if connection is None:
         record = start_run(settings, cfg, queued=False, from_stage=from_stage, rerun_of=old)

@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trading_pipeline.errors import ConfigError
@@ -146,7 +147,7 @@ class RunConfig(BaseModel):
         if not parsed or any(isinstance(v, int) and v <= 0 for v in parsed):
             raise ValueError("needs one or more positive bar counts or durations, e.g. 5,15,60 or 15min,1h")
         bars = sorted({v for v in parsed if isinstance(v, int)})
-        durations = sorted({v for v in parsed if isinstance(v, str)}, key=duration_ns)
+        durations = sorted({v for v in parsed if isinstance(v, str)}, key=lambda v: pd.Timedelta(v))
         return (*bars, *durations)
 
     @field_validator("return_lookbacks")
@@ -224,7 +225,7 @@ class RunConfig(BaseModel):
             return None
         if self.max_gap == "auto":
             return AUTO_GAP_BARS * bar_ns
-        return duration_ns(self.max_gap)
+        return int(pd.Timedelta(self.max_gap).value)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -245,14 +246,6 @@ def _horizon(value: Any) -> Horizon:
         raise ValueError(f"{text!r} is neither a number of bars nor a duration such as 15min or 1h") from None
 
 
-def duration_ns(text: str) -> int:
-    """A duration such as '15min' in nanoseconds."""
-    # pandas is imported here, not at the top: reading a run's config (`pipeline status`) needs no pandas.
-    import pandas as pd
-
-    return int(pd.Timedelta(text).value)
-
-
 def horizon_name(horizon: Horizon) -> str:
     """The suffix of the horizon's columns: label_5, fwd_ret_15min."""
     return str(horizon)
@@ -260,7 +253,7 @@ def horizon_name(horizon: Horizon) -> str:
 
 def horizon_ns(horizon: Horizon, bar_ns: int) -> int:
     """The horizon as a duration, for bars ``bar_ns`` apart."""
-    return horizon * bar_ns if isinstance(horizon, int) else duration_ns(horizon)
+    return horizon * bar_ns if isinstance(horizon, int) else int(pd.Timedelta(horizon).value)
 
 
 def time_basis(config: RunConfig) -> dict[str, str]:
