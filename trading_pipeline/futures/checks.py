@@ -15,7 +15,6 @@ import numpy as np
 import pyarrow as pa
 
 from trading_pipeline.errors import FuturesError
-from trading_pipeline.futures.coverage import analyse_contract, tick_grid_finding
 from trading_pipeline.futures.symbols import parse_symbol
 from trading_pipeline.report import Finding
 from trading_pipeline.schema import PRICE_COLUMNS
@@ -48,6 +47,9 @@ def session_checks(
         return SessionChecks(findings=[Finding(FUTURES_SYMBOL, f"{exc}; session checks skipped", "warning")])
     if contract is None:
         return SessionChecks()
+    # Imported here: the session calendar needs pandas, which a plain ingest never loads otherwise.
+    from trading_pipeline.futures.coverage import analyse_contract, tick_grid_finding
+
     out = SessionChecks(ran=interval_ns < DAY_NS)
     prices = {c: table.column(c).to_numpy() for c in PRICE_COLUMNS if c in table.column_names}
     grid = tick_grid_finding(prices, contract.product.tick, rows) if prices else None
