@@ -21,8 +21,16 @@ from trading_pipeline.futures.roll import RollRule
 from trading_pipeline.futures.symbols import Contract, parse_symbol, vendor_continuous
 from trading_pipeline.ledger import BuildRecord, Ledger
 from trading_pipeline.settings import Settings
+from trading_pipeline.sources.base import InputFile
 
-__all__ = ["BUILD_KIND", "build_from_source", "continuous_dir", "latest_build", "load_continuous"]
+__all__ = [
+    "BUILD_KIND",
+    "ContinuousLoader",
+    "build_from_source",
+    "continuous_dir",
+    "latest_build",
+    "load_continuous",
+]
 
 BUILD_KIND = "continuous"
 
@@ -104,3 +112,25 @@ def load_continuous(record: BuildRecord) -> tuple[pd.DataFrame, dict[str, Any]]:
     log = json.loads(Path(record.log).read_text())
     frame["datetime"] = pd.to_datetime(frame["datetime"], utc=True)
     return frame, log
+
+
+class ContinuousLoader:
+    """Bars of a root's newest continuous build (a ``stages.source.BarLoader``): `pipeline run
+    --continuous`. The lineage is the roll log and the series with their hashes, so run.json names the
+    exact rolls the run used."""
+
+    def __init__(self, settings: Settings, source_id: str) -> None:
+        self.settings = settings
+        self.source_id = source_id
+
+    def load_with_lineage(self, symbol: str) -> tuple[pd.DataFrame, list[InputFile]]:
+        record = latest_build(self.settings, symbol, self.source_id)
+        frame, _ = load_continuous(record)
+        return frame, [
+            InputFile(record.log, record.log_sha256),
+            InputFile(record.output, record.output_sha256),
+        ]
+
+    def get_available_symbols(self) -> list[str]:
+        builds = Ledger(self.settings.ledger_path).builds(BUILD_KIND)
+        return sorted({b.name for b in builds if b.source_id == self.source_id})

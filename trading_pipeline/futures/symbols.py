@@ -23,6 +23,7 @@ from trading_pipeline.futures.products import MONTH_CODES, PRODUCTS, Product, mo
 __all__ = [
     "Contract",
     "VendorContinuous",
+    "contract_root",
     "parse_contract",
     "parse_symbol",
     "vendor_continuous",
@@ -117,6 +118,14 @@ def _candidates(text: str) -> list[dict[str, str]]:
             return []
         stem = stem[: cut.start()]
     return []
+
+
+def contract_root(symbol: str) -> str | None:
+    """The root when ``symbol`` spells a dated contract (whatever its decade), else None."""
+    if vendor_continuous(symbol) is not None:
+        return None
+    found = _candidates(symbol)
+    return found[0]["root"] if found else None
 
 
 def parse_symbol(symbol: str, first: dt.date | None = None, last: dt.date | None = None) -> Contract | None:
