@@ -38,9 +38,11 @@ def make_chain(
     seed: int = 0,
     high: float = 1000.0,
     low: float = 50.0,
+    lifetime_days: int | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Bars per symbol. ``crossings[k]``: the trade date whose volume first shows contract k+1 above k
-    (None: never, so a volume rule falls back to the calendar)."""
+    (None: never, so a volume rule falls back to the calendar). ``lifetime_days``: each contract trades
+    only that many days before its last trade (default: from ``start``)."""
     contracts = [parse_contract(s) for s in symbols]
     root = contracts[0].root
     tick = contracts[0].product.tick
@@ -58,6 +60,8 @@ def make_chain(
     out: dict[str, pd.DataFrame] = {}
     for k, (symbol, contract) in enumerate(zip(symbols, contracts, strict=True)):
         alive = trade <= np.datetime64(contract.last_trade, "D")
+        if lifetime_days is not None:
+            alive &= trade > np.datetime64(contract.last_trade - dt.timedelta(days=lifetime_days), "D")
         base = walk[alive] + spreads[k] if mode == "difference" else walk[alive] * factors[k]
         days = trade[alive]
         volume = _front(days, k, cross, high, low)

@@ -97,8 +97,12 @@ def analyse_contract(
     interval_ns: int,
     rows: np.ndarray | None = None,
     short_run_ns: int = SHORT_RUN_NS,
+    judged_span: tuple[dt.date, dt.date] | None = None,
 ) -> CoverageReport:
-    """Coverage per session of sorted, unique bar-open stamps ``ts`` (int64 ns UTC) of ``contract``."""
+    """Coverage per session of sorted, unique bar-open stamps ``ts`` (int64 ns UTC) of ``contract``.
+
+    ``judged_span``: trade dates [first, last) whose sessions are judged; by default the contract's
+    front-month span."""
     report = CoverageReport()
     if len(ts) == 0 or interval_ns <= 0 or interval_ns >= DAY_NS:
         return report
@@ -117,7 +121,7 @@ def analyse_contract(
     # Judge only inside the file's span and the contract's front-month span.
     span0, span1 = int(ts[0]), int(ts[-1]) + interval_ns
     w_start_c, w_end_c = np.maximum(w_start, span0), np.minimum(w_end, span1)
-    active_from, active_to = active_span(contract)
+    active_from, active_to = judged_span or active_span(contract)
     trade = sessions.trade_date
     judged = (trade >= np.datetime64(active_from, "D")) & (trade < np.datetime64(active_to, "D"))
     judged &= (sessions.close_ns > span0) & (sessions.open_ns < span1)
@@ -132,9 +136,11 @@ def analyse_contract(
     present = np.bincount(w_session[win_in], minlength=n_sessions)
     empty_windows = np.flatnonzero((np.bincount(win_in, minlength=len(w_start)) == 0) & (expected_w > 0))
     runs = _with_empty_windows(runs, empty_windows, w_start_c, w_end_c)
+    # Runs are in time order, so their sessions ascend: each session's runs are one slice.
     run_session = w_session[runs.window]
     for i in np.flatnonzero(judged):
-        pick = np.flatnonzero(run_session == i)
+        lo, hi = np.searchsorted(run_session, [i, i + 1])
+        pick = np.arange(lo, hi)
         entry = _session_json(
             sessions, int(i), int(expected[i]), int(present[i]), runs, pick, interval_ns, short_run_ns
         )
