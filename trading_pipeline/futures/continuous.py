@@ -92,24 +92,20 @@ def _price_pair(
     out_bars: pd.DataFrame, in_bars: pd.DataFrame, before_ns: int, roll: Roll
 ) -> tuple[int, float, float]:
     """(time, outgoing close, incoming close) of the last bar both contracts have before the roll."""
-    a = out_bars.loc[out_bars["datetime"].to_numpy("datetime64[ns]").astype(np.int64) < before_ns]
-    b = in_bars.loc[in_bars["datetime"].to_numpy("datetime64[ns]").astype(np.int64) < before_ns]
-    common = np.intersect1d(
-        a["datetime"].to_numpy("datetime64[ns]").astype(np.int64),
-        b["datetime"].to_numpy("datetime64[ns]").astype(np.int64),
-    )
+    a_ts = out_bars["datetime"].to_numpy("datetime64[ns]").astype(np.int64)
+    b_ts = in_bars["datetime"].to_numpy("datetime64[ns]").astype(np.int64)
+    a_ts, b_ts = a_ts[a_ts < before_ns], b_ts[b_ts < before_ns]
+    # Both are sorted and unique: look each incoming stamp up among the outgoing ones.
+    at = np.minimum(np.searchsorted(a_ts, b_ts), max(len(a_ts) - 1, 0))
+    common = b_ts[a_ts[at] == b_ts] if len(a_ts) else b_ts[:0]
     if not len(common):
         raise FuturesError(
             f"{roll.outgoing.code} and {roll.incoming.code} share no bar before the roll on "
             f"{roll.effective}: the adjustment cannot be priced"
         )
     t = int(common[-1])
-    close_a = float(
-        a["close"].to_numpy("float64")[a["datetime"].to_numpy("datetime64[ns]").astype(np.int64) == t][0]
-    )
-    close_b = float(
-        b["close"].to_numpy("float64")[b["datetime"].to_numpy("datetime64[ns]").astype(np.int64) == t][0]
-    )
+    close_a = float(out_bars["close"].to_numpy("float64")[int(np.searchsorted(a_ts, t))])
+    close_b = float(in_bars["close"].to_numpy("float64")[int(np.searchsorted(b_ts, t))])
     return t, close_a, close_b
 
 

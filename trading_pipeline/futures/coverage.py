@@ -61,8 +61,15 @@ def _iso(ns: int) -> str:
     return pd.Timestamp(int(ns), tz="UTC").isoformat()
 
 
-def _ct(ns: int) -> str:
-    return pd.Timestamp(int(ns), tz="UTC").tz_convert(CHICAGO).strftime("%H:%M")
+def _iso_many(ns: np.ndarray) -> list[str]:
+    """``_iso`` of many instants at once (whole seconds, as bar stamps are): 100k runs in milliseconds."""
+    text = np.datetime_as_string(ns.astype("datetime64[ns]").astype("datetime64[s]"), unit="s")
+    return [f"{t}+00:00" for t in text.tolist()]
+
+
+def _ct_many(ns: np.ndarray) -> list[str]:
+    stamps = pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(CHICAGO)
+    return list(stamps.strftime("%H:%M"))
 
 
 @dataclass(frozen=True)
@@ -138,12 +145,24 @@ def analyse_contract(
     runs = _with_empty_windows(runs, empty_windows, w_start_c, w_end_c)
     # Runs are in time order, so their sessions ascend: each session's runs are one slice.
     run_session = w_session[runs.window]
-    for i in np.flatnonzero(judged):
-        lo, hi = np.searchsorted(run_session, [i, i + 1])
-        pick = np.arange(lo, hi)
-        entry = _session_json(
-            sessions, int(i), int(expected[i]), int(present[i]), runs, pick, interval_ns, short_run_ns
-        )
+    judged_at = np.flatnonzero(judged)
+    lo = np.searchsorted(run_session, judged_at)
+    hi = np.searchsorted(run_session, judged_at + 1)
+    slices = [np.arange(a, min(b, a + MAX_LISTED_RUNS)) for a, b in zip(lo, hi, strict=True)]
+    listed = np.concatenate(slices) if slices else np.zeros(0, dtype=np.int64)
+    described = _describe_runs(
+        runs,
+        listed.astype(np.int64),
+        present[run_session[listed.astype(np.int64)]],
+        interval_ns,
+        short_run_ns,
+    )
+    offset = 0
+    for i, a, b in zip(judged_at, lo, hi, strict=True):
+        shown = min(b - a, MAX_LISTED_RUNS)
+        entry = _session_json(sessions, int(i), int(expected[i]), int(present[i]), int(b - a))
+        entry["missing"] = described[offset : offset + shown]
+        offset += shown
         # The file starts or ends inside this session: judged only over the part the file covers.
         entry["partial"] = bool(sessions.open_ns[i] < span0 or sessions.close_ns[i] > span1)
         report.sessions.append(entry)
@@ -161,34 +180,27 @@ def _with_empty_windows(runs: _Runs, empty: np.ndarray, w_start: np.ndarray, w_e
     return _Runs(start[order], end[order], window[order])
 
 
-def _session_json(
-    sessions: Sessions,
-    i: int,
-    expected: int,
-    present: int,
-    runs: _Runs,
-    pick: np.ndarray,
-    iv: int,
-    short_run_ns: int,
-) -> dict[str, Any]:
-    missing = []
-    for j in pick[:MAX_LISTED_RUNS]:
-        start, end = int(runs.start[j]), int(runs.end[j])
-        bars = -(-(end - start) // iv)
+def _describe_runs(
+    runs: _Runs, listed: np.ndarray, present: np.ndarray, iv: int, short_run_ns: int
+) -> list[dict[str, Any]]:
+    """The JSON of the listed runs, formatted in one vectorised pass (100k runs in well under a second)."""
+    start, end = runs.start[listed], runs.end[listed]
+    bars = -(-(end - start) // iv)
+    # from_ct/to_ct name the first and last missing bar (09:41–10:07 is 27 one-minute bars).
+    last_bar = start + (bars - 1) * iv
+    texts = zip(_iso_many(start), _iso_many(end), _ct_many(start), _ct_many(last_bar), strict=True)
+    out = []
+    for (first, stop, from_ct, to_ct), n, span, bars_in_session in zip(
+        texts, bars.tolist(), (end - start).tolist(), present.tolist(), strict=True
+    ):
         kind = (
-            "missing_session" if present == 0 else ("no_trade" if end - start <= short_run_ns else "outage")
+            "missing_session" if bars_in_session == 0 else ("no_trade" if span <= short_run_ns else "outage")
         )
-        missing.append(
-            # from_ct/to_ct name the first and last missing bar (09:41–10:07 is 27 one-minute bars).
-            {
-                "start": _iso(start),
-                "end": _iso(end),
-                "from_ct": _ct(start),
-                "to_ct": _ct(start + (bars - 1) * iv),
-                "bars": bars,
-                "kind": kind,
-            }
-        )
+        out.append({"start": first, "end": stop, "from_ct": from_ct, "to_ct": to_ct, "bars": n, "kind": kind})
+    return out
+
+
+def _session_json(sessions: Sessions, i: int, expected: int, present: int, runs: int) -> dict[str, Any]:
     return {
         "trade_date": str(sessions.trade_date[i]),
         "label": str(sessions.label[i]),
@@ -198,8 +210,8 @@ def _session_json(
         "expected": expected,
         "present": present,
         "coverage": round(present / expected, 4) if expected else None,
-        "missing_runs": len(pick),
-        "missing": missing,
+        "missing_runs": runs,
+        "missing": [],
     }
 
 
