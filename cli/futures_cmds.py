@@ -32,6 +32,15 @@ def build(
     oi_lag: Annotated[
         int, typer.Option("--oi-lag", min=0, help="Sessions before open interest is published (--roll oi).")
     ] = 1,
+    sessions_before: Annotated[
+        int | None,
+        typer.Option(
+            "--sessions-before",
+            min=0,
+            help="Calendar deadline N sessions before last trade (first notice for deliverables); "
+            "default: the product's roll (ES/MES: CME's roll date).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Build ROOT's continuous series from its contracts in a source; write the series and roll log.
@@ -44,7 +53,7 @@ def build(
 
     settings = load_settings()
     result = build_from_source(
-        settings, root.upper(), rule=RollRule(roll, oi_lag), adjust=adjust, source_id=source
+        settings, root.upper(), rule=RollRule(roll, oi_lag, sessions_before), adjust=adjust, source_id=source
     )
     if as_json:
         print_json(result.to_json())

@@ -86,6 +86,13 @@ def test_open_interest_waits_for_its_publication_lag(tmp_path: Path) -> None:
     assert [r["effective_trade_date"] for r in two] == ["2025-03-13", "2025-06-12"]
 
 
+def test_calendar_n_sessions_before_last_trade(tmp_path: Path) -> None:
+    bars = _bars(crossings=CROSS)
+    rule = RollRule("calendar", sessions_before=2)
+    rolls = build_continuous("MES", bars, tmp_path, rule=rule, adjust="none").rolls
+    assert [r["effective_trade_date"] for r in rolls] == ["2025-03-19", "2025-06-17"]  # expiries 03-21, 06-20
+
+
 def test_no_crossover_falls_back_to_the_calendar(tmp_path: Path) -> None:
     rolls = _rolls(tmp_path, "volume", crossings=[None, None])
     assert [r["effective_trade_date"] for r in rolls] == ["2025-03-13", "2025-06-12"]

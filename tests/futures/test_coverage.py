@@ -100,6 +100,23 @@ def test_short_runs_are_no_trade_and_a_session_without_bars_is_missing(tmp_path:
     assert any("no bars in the regular session" in w["message"] for w in report["warnings"])
 
 
+def test_the_short_run_threshold_is_a_setting(tmp_path: Path) -> None:
+    bars = _session_bars("2025-03-09 17:00", "2025-03-14 16:00")
+    ct = bars["datetime"].dt.tz_convert("America/Chicago")
+    quiet = (ct >= "2025-03-11 03:00") & (ct < "2025-03-11 03:08")
+    path = _write(bars.loc[~quiet], tmp_path / "MESH25.csv")
+    settings = Settings(data_dir=tmp_path / "data", session_short_run_min=10)
+    report = DataIngestor(settings).validate(path).to_json()
+    day = next(s for s in report["symbols"]["MESH25"]["sessions"] if s["trade_date"] == "2025-03-11")
+    assert [r["kind"] for r in day["missing"]] == ["no_trade"]
+    assert [r["kind"] for r in _session(tmp_path, path, "2025-03-11")["missing"]] == ["outage"]
+
+
+def _session(tmp_path: Path, path: Path, trade_date: str) -> dict:  # type: ignore[type-arg]
+    report = _validate(tmp_path, path)
+    return next(s for s in report["symbols"]["MESH25"]["sessions"] if s["trade_date"] == trade_date)
+
+
 def test_bars_in_a_closure_suggest_the_zone(tmp_path: Path) -> None:
     bars = _session_bars("2025-03-09 17:00", "2025-03-14 16:00")
     bars["datetime"] = bars["datetime"] + pd.Timedelta(hours=5)  # Chicago wall time written as if UTC

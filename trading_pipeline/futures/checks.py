@@ -33,7 +33,11 @@ class SessionChecks:
 
 
 def session_checks(
-    symbol: str, table: pa.Table, rows: np.ndarray | None, interval_ns: int | None
+    symbol: str,
+    table: pa.Table,
+    rows: np.ndarray | None,
+    interval_ns: int | None,
+    short_run_min: float = 5.0,
 ) -> SessionChecks:
     """Session checks of one symbol's sorted, open-stamped bars; ``ran`` is False when they do not apply."""
     if table.num_rows == 0 or not interval_ns:
@@ -55,7 +59,7 @@ def session_checks(
     grid = tick_grid_finding(prices, contract.product.tick, rows) if prices else None
     out.findings += [grid] if grid else []
     if out.ran:
-        coverage = analyse_contract(contract, ts, interval_ns, rows)
+        coverage = analyse_contract(contract, ts, interval_ns, rows, int(short_run_min * 60e9))
         out.findings += coverage.findings
         out.sessions = coverage.sessions
     return out

@@ -127,6 +127,7 @@ def _adjustments(rolls: list[Roll], bars: dict[Contract, pd.DataFrame], adjust: 
             "from_close": out_close,
             "to_close": in_close,
             "difference": in_close - out_close,
+            "gap": in_close - out_close,
             "ratio": in_close / out_close if out_close > 0 and in_close > 0 else None,
         }
         entries.append(entry)

@@ -40,6 +40,9 @@ class RollRule:
     rule: str = "calendar"
     oi_lag: int = 1
     """Sessions between a session and the publication of its open interest."""
+    sessions_before: int | None = None
+    """Calendar deadline: this many sessions before last trade (first notice for deliverables)
+    instead of the product's default roll."""
 
     def __post_init__(self) -> None:
         if self.rule not in ROLL_RULES:
@@ -123,7 +126,7 @@ def decide_rolls(
     after = dt.date.min
     column = "volume" if rule.rule == "volume" else "open_interest"
     for outgoing, incoming in itertools.pairwise(chain):
-        deadline = calendar_roll_date(outgoing)
+        deadline = calendar_roll_date(outgoing, sessions=rule.sessions_before)
         decided, effective, reason, used = _calendar(deadline), deadline, "", "calendar"
         if rule.rule != "calendar":
             lag = rule.oi_lag if rule.rule == "oi" else 0
@@ -138,6 +141,8 @@ def decide_rolls(
                 used = rule.rule
             else:
                 reason = f"no {column} crossover before the calendar deadline {deadline}: calendar fallback"
+        if not reason and rule.sessions_before is not None:
+            reason = f"calendar: {rule.sessions_before} sessions before {outgoing.product.roll.reference}"
         if not reason:
             source = outgoing.product.roll.source or "default roll"
             reason = f"calendar: {source}; last trade {outgoing.last_trade}"

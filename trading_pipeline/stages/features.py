@@ -94,6 +94,11 @@ def _calendar(times: pd.Series) -> dict[str, np.ndarray]:
     epoch_minutes = times.to_numpy("datetime64[ns]").astype("int64") // NS_PER_MINUTE
     minute = epoch_minutes % MINUTES_PER_DAY
     day = (epoch_minutes // MINUTES_PER_DAY + EPOCH_WEEKDAY) % DAYS_PER_WEEK
+    return _cyclic(minute, day)
+
+
+def _cyclic(minute: np.ndarray, day: np.ndarray) -> dict[str, np.ndarray]:
+    """sin/cos encodings of a minute of the day (0-1439) and a weekday (0-6)."""
     # sin and cos of the 1,440 minutes and 7 days once, then a lookup per bar: the same numbers as
     # evaluating them per bar, at a fraction of the cost on millions of rows.
     tod = 2 * np.pi * np.arange(MINUTES_PER_DAY, dtype="float64") / MINUTES_PER_DAY
@@ -137,14 +142,7 @@ def session_calendar_features(times: pd.Series, sessions: SessionBoundaries) -> 
     day = (
         sessions.trade_day_ns(open_ns) // (NS_PER_MINUTE * MINUTES_PER_DAY) + EPOCH_WEEKDAY
     ) % DAYS_PER_WEEK
-    tod = 2 * np.pi * np.arange(MINUTES_PER_DAY, dtype="float64") / MINUTES_PER_DAY
-    dow = 2 * np.pi * np.arange(DAYS_PER_WEEK, dtype="float64") / DAYS_PER_WEEK
-    return {
-        "tod_sin": np.sin(tod)[minute],
-        "tod_cos": np.cos(tod)[minute],
-        "dow_sin": np.sin(dow)[day],
-        "dow_cos": np.cos(dow)[day],
-    }
+    return _cyclic(minute, day)
 
 
 def features(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
