@@ -171,3 +171,17 @@ def test_cli_build_is_byte_identical_and_recorded_in_the_ledger(tmp_path: Path) 
     assert all(len(c["input_files"]) == 1 for c in log["contracts"])
     builds = Ledger(Settings(data_dir=data).ledger_path).builds("continuous", "MES")
     assert len(builds) == 2 and builds[0].log_sha256 == builds[1].log_sha256
+
+
+def test_cli_errors_are_one_line_with_exit_codes(tmp_path: Path) -> None:
+    env = {**os.environ, "PIPELINE_DATA_DIR": str(tmp_path / "data")}
+    pipeline = str(Path(sys.executable).parent / "pipeline")
+    bad_rule = subprocess.run(
+        [pipeline, "continuous", "build", "MES", "--roll", "weekly"], env=env, capture_output=True, text=True
+    )
+    assert bad_rule.returncode == 2 and "unknown roll rule 'weekly'" in bad_rule.stderr
+    nothing = subprocess.run(
+        [pipeline, "continuous", "build", "MES"], env=env, capture_output=True, text=True
+    )
+    assert nothing.returncode == 1 and "holds no MES contracts" in nothing.stderr
+    assert "Traceback" not in nothing.stderr

@@ -140,3 +140,21 @@ def test_symbols_that_name_no_contract_keep_the_calendar_blind_checks(tmp_path: 
     assert report["status"] == "validated"
     assert "sessions" not in report["symbols"]["MES"]
     assert np.isfinite(report["symbols"]["MES"]["rows"])
+
+
+def test_the_es_1515_halt_is_expected_until_2021_06_25(tmp_path: Path) -> None:
+    bars = _session_bars("2021-06-20 17:00", "2021-06-30 16:00")
+    ct = bars["datetime"].dt.tz_convert("America/Chicago")
+    minute = ct.dt.hour * 60 + ct.dt.minute
+    halted = (minute >= 15 * 60 + 15) & (minute < 15 * 60 + 30) & (ct < "2021-06-26")
+    weekend = (ct >= "2021-06-25 16:00") & (ct < "2021-06-27 17:00")
+    report = _validate(tmp_path, _write(bars.loc[~halted & ~weekend], tmp_path / "ESU21.csv"))
+    assert report["status"] == "validated", report["errors"]
+    sessions = {s["trade_date"]: s for s in report["symbols"]["ESU21"]["sessions"]}
+    assert sessions["2021-06-25"]["expected"] == 1380 - 15
+    assert sessions["2021-06-28"]["expected"] == 1380
+    assert all(s["coverage"] == 1.0 for s in sessions.values())
+
+    inside = _validate(tmp_path, _write(bars.loc[~weekend], tmp_path / "ESU2021.csv"))
+    closure = next(e for e in inside["errors"] if e["check"] == "session_closure")
+    assert closure["count"] == 15 * 5  # 15:15-15:29 CT on each session of 06-21..06-25

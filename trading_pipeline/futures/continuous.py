@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trading_pipeline.errors import FuturesError
+from trading_pipeline.errors import FuturesError, UsageError
 from trading_pipeline.futures.calendar import session_calendar
 from trading_pipeline.futures.chain import next_in_chain
 from trading_pipeline.futures.roll import Roll, RollRule, decide_rolls
@@ -185,7 +185,7 @@ def build_continuous(
 ) -> ContinuousBuild:
     """Decide the rolls of ``bars`` (contract -> canonical bars), stitch, write series and roll log."""
     if adjust not in ADJUSTMENTS:
-        raise FuturesError(f"unknown adjustment {adjust!r}: use {', '.join(ADJUSTMENTS)}")
+        raise UsageError(f"unknown adjustment {adjust!r}: use {', '.join(ADJUSTMENTS)}")
     chain = check_chain(list(bars))
     if any(c.root != root for c in chain):
         raise FuturesError(f"every contract must be of root {root}")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trading_pipeline.errors import FuturesError
+from trading_pipeline.errors import FuturesError, UsageError
 from trading_pipeline.futures.calendar import Sessions
 from trading_pipeline.futures.chain import calendar_roll_date
 from trading_pipeline.futures.symbols import Contract
@@ -46,9 +46,9 @@ class RollRule:
 
     def __post_init__(self) -> None:
         if self.rule not in ROLL_RULES:
-            raise FuturesError(f"unknown roll rule {self.rule!r}: use {', '.join(ROLL_RULES)}")
+            raise UsageError(f"unknown roll rule {self.rule!r}: use {', '.join(ROLL_RULES)}")
         if self.oi_lag < 0:
-            raise FuturesError("the open interest publication lag must be 0 or more sessions")
+            raise UsageError("the open interest publication lag must be 0 or more sessions")
 
 
 @dataclass(frozen=True)
