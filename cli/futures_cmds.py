@@ -64,7 +64,7 @@ def build(
     for r in result.rolls:
         console.print(
             f"  {escape(r['from'])} -> {escape(r['to'])}  effective {escape(r['effective'])}  "
-            f"[{escape(r['rule'])}] {escape(r['reason'])}; diff {r['difference']:g}"
+            f"({escape(r['rule'])}) {escape(r['reason'])}; diff {r['difference']:g}"
             + (f", ratio {r['ratio']:.6f}" if r["ratio"] else ""),
             highlight=False,
         )
