@@ -158,3 +158,16 @@ def test_the_es_1515_halt_is_expected_until_2021_06_25(tmp_path: Path) -> None:
     inside = _validate(tmp_path, _write(bars.loc[~weekend], tmp_path / "ESU2021.csv"))
     closure = next(e for e in inside["errors"] if e["check"] == "session_closure")
     assert closure["count"] == 15 * 5  # 15:15-15:29 CT on each session of 06-21..06-25
+
+
+def test_a_contract_read_in_chunks_reports_what_a_whole_read_does(tmp_path: Path) -> None:
+    bars = _session_bars("2025-03-09 17:00", "2025-03-14 16:00")
+    ct = bars["datetime"].dt.tz_convert("America/Chicago")
+    bars.loc[5, "close"] += 0.1  # off the tick grid
+    hole = (ct >= "2025-03-12 09:41") & (ct < "2025-03-12 10:08")
+    path = _write(bars.loc[~hole], tmp_path / "MESH5_1m.csv")
+    settings = Settings(data_dir=tmp_path / "data")
+    whole = DataIngestor(settings).validate(path).to_json()
+    chunked = DataIngestor(settings, chunk_bytes=20_000).validate(path).to_json()
+    assert chunked == whole
+    assert [w["check"] for w in whole["warnings"]] == ["timezone", "tick_grid", "session_gaps"]

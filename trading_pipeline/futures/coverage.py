@@ -36,7 +36,9 @@ __all__ = [
     "TICK_GRID",
     "CoverageReport",
     "analyse_contract",
+    "off_grid",
     "tick_grid_finding",
+    "tick_grid_finding_of",
 ]
 
 SESSION_GAPS = "session_gaps"
@@ -280,22 +282,32 @@ def _zone_shift(ts: np.ndarray, sessions: Sessions) -> int:
     return best if best_share > 0.99 else 0
 
 
-def tick_grid_finding(prices: dict[str, np.ndarray], tick: float, rows: np.ndarray | None) -> Finding | None:
-    """Prices off the product's tick grid (tolerance 1e-9 ticks: fixed-point prices arrive inexact)."""
+def off_grid(prices: dict[str, np.ndarray], tick: float) -> np.ndarray:
+    """True for each bar with a price off the tick grid (tolerance 1e-9 tick)."""
     off = np.zeros(len(next(iter(prices.values()))), dtype=bool)
     for values in prices.values():
         ratio = values / tick
         # A float price is off by ~1e-16 of itself: far below 1e-9 tick for every product in the table.
         off |= np.abs(ratio - np.rint(ratio)) > TICK_TOLERANCE
-    where = np.flatnonzero(off)
-    if not len(where):
-        return None
+    return off
+
+
+def tick_grid_finding(prices: dict[str, np.ndarray], tick: float, rows: np.ndarray | None) -> Finding | None:
+    """Prices off the product's tick grid (tolerance 1e-9 ticks: fixed-point prices arrive inexact)."""
+    where = np.flatnonzero(off_grid(prices, tick))
     file_rows = where + 1 if rows is None else rows[where]
+    return tick_grid_finding_of(file_rows[:10], len(where), tick)
+
+
+def tick_grid_finding_of(first_rows: np.ndarray, count: int, tick: float) -> Finding | None:
+    """The tick-grid warning from the first file rows off the grid and their count (None: no row)."""
+    if not count:
+        return None
     return Finding.at_rows(
         TICK_GRID,
-        f"{len(where)} bars with prices off the {tick:g} tick grid",
-        file_rows[:10].tolist(),
+        f"{count} bars with prices off the {tick:g} tick grid",
+        first_rows[:10].tolist(),
         severity="warning",
         hint="Check the price scale (a vendor multiplier) or the contract root",
-        count=len(where),
+        count=count,
     )

@@ -344,6 +344,7 @@ class DataIngestor:
                     chunk_bytes=chunk_bytes,
                     out_dir=out_dir,
                     whole_allowed=self._chunk_bytes is not None,
+                    short_run_min=self.settings.session_short_run_min,
                 )
         except NotChunkable:
             return None
@@ -373,7 +374,12 @@ class DataIngestor:
             skip |= {TIME_RANGE}
         for part in parts:
             findings, result, interval, sessions = self._validate_symbol(
-                part.symbol, part.table, part.rows, label, self.settings.session_short_run_min
+                part.symbol,
+                part.table,
+                part.rows,
+                label,
+                self.settings.session_short_run_min,
+                label_given=options.bar_label is not None,
             )
             report.extend(
                 _prefixed(f, part.symbol) if several else f for f in findings if f.check not in skip
@@ -389,7 +395,12 @@ class DataIngestor:
 
     @staticmethod
     def _validate_symbol(
-        symbol: str, table: pa.Table, rows: np.ndarray | None, label: str, short_run_min: float = 5.0
+        symbol: str,
+        table: pa.Table,
+        rows: np.ndarray | None,
+        label: str,
+        short_run_min: float = 5.0,
+        label_given: bool = False,
     ) -> tuple[list[Finding], pa.Table | None, str | None, list[dict[str, Any]] | None]:
         """Findings, the table to store (None when rejected), the interval, and for a futures contract
         its sessions (``futures.checks``)."""
@@ -406,7 +417,9 @@ class DataIngestor:
             findings.append(note)
             if note.severity == "error":
                 return findings, None, result.interval, None
-        futures = session_checks(symbol, stored, result.row_numbers, result.interval_ns, short_run_min)
+        futures = session_checks(
+            symbol, stored, result.row_numbers, result.interval_ns, short_run_min, label_given=label_given
+        )
         if futures.ran:  # the session calendar explains every gap the calendar-blind check saw
             findings = [f for f in findings if f.check != GAPS]
         findings += futures.findings
