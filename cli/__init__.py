@@ -52,6 +52,9 @@ COMMANDS: dict[str, Command] = {
         "run_cmds", "Start a research run: load, clean, features, labels, splits for each symbol."
     ),
     "status": Command("run_cmds", "List runs, or show one run's stages, timings, row counts and failure."),
+    "continuous": Command(
+        "futures_cmds", "Continuous futures: stitch a root's contracts at their rolls, with a roll log."
+    ),
     "rerun": Command(
         "run_cmds",
         "Repeat a run with the same config under a new run id, reusing outputs of stages before"

@@ -73,6 +73,16 @@ def run(
     partial_bars: Annotated[
         str | None, typer.Option("--partial-bars", help="drop (default) or keep resampled bins cut short.")
     ] = None,
+    calendar: Annotated[
+        str | None,
+        typer.Option("--calendar", help="utc (default) or cme: CME Globex sessions for every symbol."),
+    ] = None,
+    continuous: Annotated[
+        bool,
+        typer.Option(
+            "--continuous", help="Symbols are futures roots: use the `pipeline continuous build` series."
+        ),
+    ] = False,
     config: Annotated[Path | None, typer.Option("--config", help="run.toml; flags override it.")] = None,
     wait: Wait = False,
     inline: Inline = False,
@@ -94,6 +104,8 @@ def run(
         max_gap=max_gap,
         bad_ticks=bad_ticks,
         partial_bars=partial_bars,
+        calendar=calendar,
+        continuous=continuous or None,
     )
     cfg = check_symbols(settings, cfg)
     _launch(settings, cfg, wait=wait, inline=inline, as_json=as_json)

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "ConflictingBarsError",
     "FileRefusedError",
+    "FuturesError",
     "IngestError",
     "LimitError",
     "PipelineError",
@@ -98,6 +99,11 @@ class LimitError(IngestError):
             f" raise {setting}"
         )
         super().__init__(path=path, reason=reason, check="limits", setting=setting)
+
+
+class FuturesError(PipelineError):
+    """A contract symbol, session calendar, roll or continuous build cannot be resolved as asked
+    (an ambiguous decade, a missing contract in a chain, a ratio across a non-positive price)."""
 
 
 class StoreError(PipelineError):

@@ -13,14 +13,23 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from trading_pipeline.clock import now_iso
 from trading_pipeline.db import connect, transaction
 from trading_pipeline.report import FileReport, SymbolResult
 from trading_pipeline.statuses import FILE_FINAL, FILE_REOPENABLE, FileStatus
 
-__all__ = ["NOT_READ_SHA", "FilePage", "FileRecord", "Ledger", "LedgerRow", "OutputRecord", "SeenFile"]
+__all__ = [
+    "NOT_READ_SHA",
+    "BuildRecord",
+    "FilePage",
+    "FileRecord",
+    "Ledger",
+    "LedgerRow",
+    "OutputRecord",
+    "SeenFile",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -57,6 +66,18 @@ CREATE TABLE IF NOT EXISTS outputs (
     output TEXT NOT NULL,
     PRIMARY KEY (file_id, symbol)
 );
+CREATE TABLE IF NOT EXISTS builds (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    output TEXT NOT NULL,
+    log TEXT NOT NULL,
+    log_sha256 TEXT NOT NULL,
+    output_sha256 TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
 """
 ADDED_COLUMNS = {
     "warning_count": "INTEGER NOT NULL DEFAULT 0",
@@ -67,6 +88,20 @@ stored reports) when it is opened."""
 NOT_READ_SHA = ""
 """The ``sha256`` of a row for a file whose bytes were never read (``ignored``, or ``unreadable`` and
 ``vanished`` before the daemon could hash it)."""
+
+
+class BuildRecord(NamedTuple):
+    """One derived dataset written from stored bars: what, from which source, where, and its hashes."""
+
+    kind: str
+    name: str
+    source_id: str
+    output: str
+    log: str
+    log_sha256: str
+    output_sha256: str
+    rows: int
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -422,6 +457,28 @@ class Ledger:
                 "SELECT source_id, path, sha256, status, size, mtime, job_id FROM files ORDER BY id"
             ).fetchall()
         return [LedgerRow(r[0], r[1], r[2], FileStatus(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def record_build(self, build: BuildRecord) -> None:
+        """A derived dataset was written (a continuous futures series and its roll log)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO builds (kind, name, source_id, output, log, log_sha256, output_sha256, rows,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*build[:-1], build.created_at or now_iso()),
+            )
+
+    def builds(self, kind: str | None = None, name: str | None = None) -> list[BuildRecord]:
+        """Recorded builds, oldest first; filtered by kind and name when given."""
+        columns = "kind, name, source_id, output, log, log_sha256, output_sha256, rows, created_at"
+        sql = f"SELECT {columns} FROM builds"
+        where, args = [], []
+        for column, value in (("kind", kind), ("name", name)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        with self._read() as conn:
+            return [BuildRecord(*row) for row in conn.execute(sql, args).fetchall()]
 
     def outputs(self, source_id: str, symbol: str | None = None) -> list[OutputRecord]:
         """Stored Parquet files of ingested inputs in a source, oldest ingest first."""

@@ -132,14 +132,19 @@ class SymbolResult:
     start: datetime | None
     end: datetime | None
     output: str | None = None
+    sessions: list[dict[str, Any]] | None = None
+    """For a futures contract: coverage per CME Globex session (``futures.coverage``); else None."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "rows": self.rows,
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "output": self.output,
         }
+        if self.sessions is not None:
+            data["sessions"] = self.sessions
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SymbolResult:
@@ -149,6 +154,7 @@ class SymbolResult:
             start=datetime.fromisoformat(start) if start else None,
             end=datetime.fromisoformat(end) if end else None,
             output=data.get("output"),
+            sessions=data.get("sessions"),
         )
 
 

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         description="Zone of naive timestamps per source, like --tz for every file of it:"
         " 'default=America/Chicago,vendor_x=Europe/London' (or JSON).",
     )
+    session_short_run_min: float = Field(
+        default=5.0,
+        gt=0,
+        description="Futures session checks: a run of missing bars up to this many minutes is a quiet "
+        "market (no_trade), a longer one a suspected outage.",
+    )
     # Limits: one hostile file must not exhaust a worker. A refusal names the setting to raise.
     max_decompressed_mb: int = Field(
         default=32768, ge=1, description="Largest content of one file once decompressed (plain files: size)."

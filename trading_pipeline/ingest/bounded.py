@@ -16,18 +16,20 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trading_pipeline.futures.stream import FuturesTally, futures_tally
 from trading_pipeline.ingest.chunked import ChunkedText
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.reader import resolve_layout
 from trading_pipeline.ingest.symbols import normalise_symbol
 from trading_pipeline.report import FileReport, Finding, SymbolResult, excerpt
 from trading_pipeline.schema import TIMESTAMP_TYPE, conform
-from trading_pipeline.validation import MISSING_PRICES, TIME_RANGE, TIMESTAMPS, format_interval
+from trading_pipeline.validation import GAPS, MISSING_PRICES, TIME_RANGE, TIMESTAMPS, format_interval
 from trading_pipeline.validation.bars import (
     SYMBOL,
     is_safe_symbol,
@@ -71,6 +73,7 @@ class _Symbol:
     in_time: SortedChecks = field(default_factory=SortedChecks)
     writer: BarWriter | None = None
     shift: int = 0
+    futures: FuturesTally | None = None
 
 
 @dataclass
@@ -93,10 +96,12 @@ class _Run:
     """What the reader decided (delimiter, time format, zone and where it came from), as in a whole read."""
     from_column: bool = False
     reader_findings: list[Finding] = field(default_factory=list)
+    short_run_min: float = 5.0
 
     def symbol(self, name: str) -> _Symbol:
         if name not in self.symbols:
             state = _Symbol(in_time=SortedChecks(threshold=self.intervals.get(name)))
+            state.futures = futures_tally([name, self.options.symbol], self.memory_mb)
             if self.out_dir is not None and is_safe_symbol(name):
                 state.writer = BarWriter(self.out_dir / f".{name}.{uuid.uuid4().hex[:8]}.parquet.tmp")
             self.symbols[name] = state
@@ -134,6 +139,8 @@ class _Run:
 
     def _keep(self, state: _Symbol, table: pa.Table, ts: np.ndarray, rows: np.ndarray) -> None:
         kept = state.in_time.feed(table, ts, rows)
+        if state.futures is not None and state.in_time.kept is not None:
+            state.futures.feed(kept, *state.in_time.kept)
         if state.writer is not None and not state.file_order.broken:
             state.writer.write(conform(kept))
 
@@ -152,12 +159,14 @@ def check_in_chunks(
     chunk_bytes: int,
     out_dir: Path | None,
     whole_allowed: bool = False,
+    short_run_min: float = 5.0,
 ) -> dict[str, Prepared]:
     """Fill ``report`` with the findings of ``path`` and return each symbol's prepared output (temp
     files in ``out_dir``; nothing is written without one). The caller publishes or deletes them."""
     sort, intervals = False, dict[str, int]()
     for _attempt in range(3):
         run = _Run(path, options, memory_mb, chunk_bytes, out_dir, sort, whole_allowed, intervals)
+        run.short_run_min = short_run_min
         try:
             if out_dir is not None:
                 out_dir.mkdir(parents=True, exist_ok=True)
@@ -209,6 +218,7 @@ def _finish(run: _Run, report: FileReport) -> dict[str, Prepared]:
             findings = [Finding.at_rows(SYMBOL, what, (), hint="Pass --symbol")]
         if run.bar_label == "close" and not any(f.severity == "error" for f in findings):
             findings.append(_shift(state, interval))
+        findings, sessions = _futures_checks(run, state, stored_as, interval, findings)
         prefix = f"{stored_as}: " if several else ""
         report.extend(
             Finding(f.check, prefix + f.message, f.severity, f.rows, f.count, f.hint) if prefix else f
@@ -217,6 +227,7 @@ def _finish(run: _Run, report: FileReport) -> dict[str, Prepared]:
         )
         if not any(f.severity == "error" for f in findings):
             prepared[stored_as] = _prepared(state)
+            prepared[stored_as].result.sessions = sessions
     report.interval = ", ".join(sorted(intervals)) or None
     kept = {p.tmp for p in prepared.values()}
     for state in run.symbols.values():
@@ -225,6 +236,19 @@ def _finish(run: _Run, report: FileReport) -> dict[str, Prepared]:
         elif state.writer is not None:
             state.writer.discard()
     return prepared
+
+
+def _futures_checks(
+    run: _Run, state: _Symbol, symbol: str, interval: int | None, findings: list[Finding]
+) -> tuple[list[Finding], list[dict[str, Any]] | None]:
+    """As in a whole read (``futures.checks``): a contract's session checks replace the gap warning."""
+    if state.futures is None or any(f.severity == "error" for f in findings):
+        return findings, None
+    label_given = run.options.bar_label is not None
+    futures = state.futures.checks(symbol, interval, state.shift, run.short_run_min, label_given)
+    if futures.ran:
+        findings = [f for f in findings if f.check != GAPS]
+    return findings + futures.findings, futures.sessions
 
 
 def _apply_symbol(run: _Run, report: FileReport) -> dict[str, str]:

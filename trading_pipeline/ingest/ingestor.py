@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +36,7 @@ import pyarrow.compute as pc
 
 from trading_pipeline.durable import file_sha256 as store_sha256
 from trading_pipeline.errors import FileRefusedError, IngestError, StoreError, UsageError
+from trading_pipeline.futures.checks import session_checks
 from trading_pipeline.ingest.bounded import (
     Prepared,
     check_in_chunks,
@@ -54,7 +56,7 @@ from trading_pipeline.schema import conform
 from trading_pipeline.settings import Settings
 from trading_pipeline.statuses import FileStatus
 from trading_pipeline.store import BarStore
-from trading_pipeline.validation import MISSING_PRICES, TIME_RANGE, TIMESTAMPS, validate_bars
+from trading_pipeline.validation import GAPS, MISSING_PRICES, TIME_RANGE, TIMESTAMPS, validate_bars
 from trading_pipeline.validation.bars import (
     SYMBOL,
     is_safe_symbol,
@@ -342,6 +344,7 @@ class DataIngestor:
                     chunk_bytes=chunk_bytes,
                     out_dir=out_dir,
                     whole_allowed=self._chunk_bytes is not None,
+                    short_run_min=self.settings.session_short_run_min,
                 )
         except NotChunkable:
             return None
@@ -370,7 +373,14 @@ class DataIngestor:
         if TIME_RANGE in said:  # the reader named the likely cause (an epoch unit) already
             skip |= {TIME_RANGE}
         for part in parts:
-            findings, result, interval = self._validate_symbol(part.symbol, part.table, part.rows, label)
+            findings, result, interval, sessions = self._validate_symbol(
+                part.symbol,
+                part.table,
+                part.rows,
+                label,
+                self.settings.session_short_run_min,
+                label_given=options.bar_label is not None,
+            )
             report.extend(
                 _prefixed(f, part.symbol) if several else f for f in findings if f.check not in skip
             )
@@ -379,27 +389,43 @@ class DataIngestor:
             if result is not None:
                 tables[part.symbol] = result
                 report.symbols[part.symbol] = _summary(result)
+                report.symbols[part.symbol].sessions = sessions
         report.interval = ", ".join(sorted(intervals)) or None
         return tables
 
     @staticmethod
     def _validate_symbol(
-        symbol: str, table: pa.Table, rows: np.ndarray | None, label: str
-    ) -> tuple[list[Finding], pa.Table | None, str | None]:
+        symbol: str,
+        table: pa.Table,
+        rows: np.ndarray | None,
+        label: str,
+        short_run_min: float = 5.0,
+        label_given: bool = False,
+    ) -> tuple[list[Finding], pa.Table | None, str | None, list[dict[str, Any]] | None]:
+        """Findings, the table to store (None when rejected), the interval, and for a futures contract
+        its sessions (``futures.checks``)."""
         if not is_safe_symbol(symbol):  # it becomes a folder name in the store
             what = f"unusable symbol {symbol!r}: use 1-64 letters, digits, '.', '_' or '-'"
-            return [Finding.at_rows(SYMBOL, what, (), hint="Pass --symbol")], None, None
+            return [Finding.at_rows(SYMBOL, what, (), hint="Pass --symbol")], None, None, None
         result = validate_bars(table, rows)
         findings = list(result.findings)
         if result.has_errors:
-            return findings, None, result.interval
+            return findings, None, result.interval, None
         stored = result.table
         if label == "close":
             stored, note = shift_to_open(stored, result.interval_ns)
             findings.append(note)
             if note.severity == "error":
-                return findings, None, result.interval
-        return findings, conform(stored), result.interval
+                return findings, None, result.interval, None
+        futures = session_checks(
+            symbol, stored, result.row_numbers, result.interval_ns, short_run_min, label_given=label_given
+        )
+        if futures.ran:  # the session calendar explains every gap the calendar-blind check saw
+            findings = [f for f in findings if f.check != GAPS]
+        findings += futures.findings
+        if any(f.severity == "error" for f in futures.findings):
+            return findings, None, result.interval, futures.sessions
+        return findings, conform(stored), result.interval, futures.sessions
 
     # --- storing ---------------------------------------------------------------------------------
     def _store_tables(self, checked: _Checked) -> None:

@@ -13,13 +13,23 @@ import pandas as pd
 
 from trading_pipeline.schema import BAR_COLUMNS, PRICE_COLUMNS, REQUIRED_COLUMNS
 from trading_pipeline.stages.base import StageContext
-from trading_pipeline.stages.gaps import breaks
+from trading_pipeline.stages.gaps import SessionBoundaries, breaks
 from trading_pipeline.stages.ticks import MAX_LISTED, bad_tick_mask
 
-__all__ = ["BAD_TICK_FLAG", "bin_coverage", "clean", "load", "resample_bars", "session_mask", "valid_rows"]
+__all__ = [
+    "BAD_TICK_FLAG",
+    "bin_coverage",
+    "clean",
+    "load",
+    "resample_bars",
+    "session_day_coverage",
+    "session_mask",
+    "valid_rows",
+]
 
 INVALID_FLAG = "invalid"
 """A boolean column a validator may add; rows where it is true are dropped by `clean`."""
+DAY_NS = 86_400 * 1_000_000_000
 BAD_TICK_FLAG = "bad_tick"
 """With ``bad_ticks = "flag"``, bad ticks stay in the data and this column marks them (and their bins)."""
 
@@ -87,22 +97,27 @@ def native_interval(times: pd.Series) -> pd.Timedelta:
     return pd.Timedelta(int(np.median(np.diff(times.to_numpy("datetime64[ns]").astype("int64")))), "ns")
 
 
-def _bins(open_ns: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Epoch-aligned bin keys of sorted bar opens, and the first and last row of each bin."""
-    keys = open_ns // step * step
+def _bins(
+    open_ns: np.ndarray, step: int, day_keys: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Epoch-aligned bin keys of sorted bar opens, and the first and last row of each bin.
+
+    ``day_keys``: each bar's trading day (a session calendar's) to bin by instead of the UTC day.
+    """
+    keys = day_keys if day_keys is not None else open_ns // step * step
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     ends = np.r_[starts[1:] - 1, len(keys) - 1]
     return keys[starts], starts, ends
 
 
-def resample_bars(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+def resample_bars(frame: pd.DataFrame, timeframe: str, day_keys: np.ndarray | None = None) -> pd.DataFrame:
     """OHLCV bars aggregated into ``timeframe`` bins aligned to the Unix epoch (UTC), labelled by open.
 
     First open, max high, min low, last close, summed volume (null when every bar of the bin has none).
     Bins are epoch-aligned so a bin's edges never depend on where the data happens to start.
     """
     step = int(pd.Timedelta(timeframe).value)
-    keys, starts, ends = _bins(frame["datetime"].to_numpy("datetime64[ns]").astype("int64"), step)
+    keys, starts, ends = _bins(frame["datetime"].to_numpy("datetime64[ns]").astype("int64"), step, day_keys)
     volume = frame["volume"].to_numpy("float64")
     present = ~np.isnan(volume)
     summed = np.add.reduceat(np.where(present, volume, 0.0), starts)
@@ -138,16 +153,35 @@ def bin_coverage(
     return ~(late_start | early_end), minutes
 
 
+def session_day_coverage(
+    open_ns: np.ndarray, native_ns: int, day_keys: np.ndarray, sessions: SessionBoundaries
+) -> tuple[np.ndarray, np.ndarray]:
+    """(complete, bar_minutes) per trading-day bin: only the data's first and last day can be cut
+    (the data starts after that session opened, or ends before it closed); a closure inside a trading
+    day is the day's shape, not a cut."""
+    _, starts, ends = _bins(open_ns, DAY_NS, day_keys)
+    session_open, session_close = sessions.session_span(open_ns)
+    complete = np.ones(len(starts), dtype=bool)
+    if len(starts):
+        complete[0] &= bool(open_ns[starts[0]] <= session_open[starts[0]])
+        complete[-1] &= bool(open_ns[ends[-1]] + native_ns >= session_close[ends[-1]])
+    return complete, (ends - starts + 1) * (native_ns / 60e9)
+
+
 def _resample(out: pd.DataFrame, ctx: StageContext, native_ns: int, gap_before: np.ndarray) -> pd.DataFrame:
     """Resample to the run's timeframe, dropping (or flagging) bins that a break or an edge cuts."""
     cfg = ctx.config
     assert cfg.timeframe is not None
     step = int(pd.Timedelta(cfg.timeframe).value)
     open_ns = out["datetime"].to_numpy("datetime64[ns]").astype("int64")
-    complete, minutes = bin_coverage(open_ns, native_ns, step, gap_before)
-    bars = resample_bars(out, cfg.timeframe)
+    day_keys = ctx.sessions.trade_day_ns(open_ns) if ctx.sessions is not None and step == DAY_NS else None
+    if day_keys is not None and ctx.sessions is not None:
+        complete, minutes = session_day_coverage(open_ns, native_ns, day_keys, ctx.sessions)
+    else:
+        complete, minutes = bin_coverage(open_ns, native_ns, step, gap_before)
+    bars = resample_bars(out, cfg.timeframe, day_keys)
     if BAD_TICK_FLAG in out.columns:
-        _, starts, _ = _bins(open_ns, step)
+        _, starts, _ = _bins(open_ns, step, day_keys)
         bars[BAD_TICK_FLAG] = np.maximum.reduceat(out[BAD_TICK_FLAG].to_numpy(np.int8), starts).astype(bool)
     partial = int((~complete).sum())
     ctx.checks["partial_bars"] = {"policy": cfg.partial_bars, "count": partial}
@@ -160,7 +194,9 @@ def _resample(out: pd.DataFrame, ctx: StageContext, native_ns: int, gap_before: 
 
 def _breaks(out: pd.DataFrame, ctx: StageContext, bar_ns: int) -> np.ndarray:
     open_ns = out["datetime"].to_numpy("datetime64[ns]").astype("int64")
-    extra = ctx.sessions.boundaries(ctx.symbol, open_ns) if ctx.sessions is not None else None
+    # A daily bar is a whole session: session boundaries would break between every pair of them.
+    use = ctx.sessions is not None and bar_ns < DAY_NS
+    extra = ctx.sessions.boundaries(ctx.symbol, open_ns) if use and ctx.sessions is not None else None
     return breaks(open_ns, open_ns + bar_ns, ctx.config.gap_ns(bar_ns), extra)
 
 

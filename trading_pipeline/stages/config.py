@@ -28,6 +28,7 @@ __all__ = [
     "horizon_ns",
     "parse_timeframe",
     "time_basis",
+    "uses_cme_sessions",
 ]
 
 Horizon = int | str
@@ -107,9 +108,15 @@ class RunConfig(BaseModel):
     partial_bars: Literal["drop", "keep"] = Field(
         default="drop", description="Resampled bins cut short by a break or the data's edge."
     )
-    calendar: Literal["utc"] = Field(
+    calendar: Literal["utc", "cme"] = Field(
         default="utc",
-        description="Day and time-of-day basis: 'utc' bins days and encodes time of day in UTC.",
+        description="Day and time-of-day basis: 'utc' bins days and encodes time of day in UTC; 'cme' "
+        "uses CME Globex sessions for every symbol (a bare root such as MES included). Symbols naming a "
+        "dated contract (MESH5) and --continuous runs always use the CME sessions.",
+    )
+    continuous: bool = Field(
+        default=False,
+        description="Symbols are futures roots: run on the newest `pipeline continuous build` series.",
     )
 
     @field_validator("symbols", mode="before")
@@ -256,8 +263,23 @@ def horizon_ns(horizon: Horizon, bar_ns: int) -> int:
     return horizon * bar_ns if isinstance(horizon, int) else int(pd.Timedelta(horizon).value)
 
 
+def uses_cme_sessions(config: RunConfig, symbol: str) -> bool:
+    """Whether ``symbol``'s days, times of day and breaks follow the CME Globex calendar in this run."""
+    from trading_pipeline.futures.symbols import contract_root
+
+    return config.calendar == "cme" or config.continuous or contract_root(symbol) is not None
+
+
 def time_basis(config: RunConfig) -> dict[str, str]:
     """How the run reads days and times of day, stated in run.json so no reader has to guess."""
+    cme = [s for s in config.symbols if uses_cme_sessions(config, s)]
+    if cme:
+        from trading_pipeline.futures.research import TIME_BASIS
+
+        basis = dict(TIME_BASIS)
+        if len(cme) < len(config.symbols):
+            basis["applies_to"] = f"{', '.join(cme)}; every other symbol: UTC days and times of day"
+        return basis
     return {
         "calendar": config.calendar,
         "days": "UTC calendar days: daily bins run 00:00-24:00 UTC, aligned to the Unix epoch",

@@ -20,7 +20,9 @@ from trading_pipeline.errors import PipelineError, StageError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.bars import clean, load
 from trading_pipeline.stages.base import Stage, StageContext
+from trading_pipeline.stages.config import uses_cme_sessions
 from trading_pipeline.stages.features import features
+from trading_pipeline.stages.gaps import SessionBoundaries
 from trading_pipeline.stages.handover import (
     ROW,
     read_chain,
@@ -115,8 +117,9 @@ def execute_stage(
 def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> StageResult:
     run_id, stage = record.run_id, STAGES[index]
     ctx = StageContext(symbol=symbol, config=record.config, stage=stage.name, plan=record.split_plan)
+    ctx.sessions = _session_clock(record, symbol)
     if index == 0:
-        ctx.loader = open_loader(settings, record.data_source)
+        ctx.loader = open_loader(settings, record.data_source, continuous=record.config.continuous)
         frame = pd.DataFrame()
     else:
         previous = STAGE_NAMES[index - 1]
@@ -142,6 +145,16 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
     if index == 0:
         result.inputs = [InputRef(path=f.path, sha256=f.sha256) for f in ctx.inputs]
     return result
+
+
+def _session_clock(record: RunRecord, symbol: str) -> SessionBoundaries | None:
+    """The CME session calendar when the symbol's product is known (``config.uses_cme_sessions``)."""
+    config = record.config
+    if not uses_cme_sessions(config, symbol):
+        return None
+    from trading_pipeline.futures.research import clock_for
+
+    return clock_for(symbol, continuous=config.continuous, forced=config.calendar == "cme")
 
 
 def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFrame) -> dict[str, OutputRef]:

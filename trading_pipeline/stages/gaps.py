@@ -22,11 +22,23 @@ __all__ = ["SessionBoundaries", "bars_since_break", "breaks", "segments"]
 
 
 class SessionBoundaries(Protocol):
-    """A trading calendar's view of a bar series."""
+    """A trading calendar's view of a bar series (int64 ns bar opens, sorted)."""
 
     def boundaries(self, symbol: str, open_ns: np.ndarray) -> np.ndarray:
         """True at i when a session boundary (a closure, or the start of a new trading day) lies
         between the open of bar i-1 and the open of bar i; element 0 is ignored."""
+        ...
+
+    def trade_day_ns(self, open_ns: np.ndarray) -> np.ndarray:
+        """00:00 UTC of each bar's trading day (the exchange's, not the UTC date), int64 ns."""
+        ...
+
+    def minutes_since_open(self, open_ns: np.ndarray) -> np.ndarray:
+        """Whole minutes from the open of each bar's session to the bar's open."""
+        ...
+
+    def session_span(self, open_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Open and close (int64 ns) of each bar's session."""
         ...
 
 

@@ -106,7 +106,12 @@ def labels(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
         trailing |= target.trailing
         end_ns = np.maximum(end_ns, target.end_ns)
     if not keep.any():
-        ctx.fail(f"no row of {len(frame)} has every horizon's label: the data is too short or too broken")
+        why = "the data is too short or too broken"
+        if ctx.sessions is not None:  # a label never crosses a session's end: a horizon must fit in one
+            why += (
+                "; with a session calendar every horizon must fit inside one session (use shorter horizons)"
+            )
+        ctx.fail(f"no row of {len(frame)} has every horizon's label: {why}")
     columns = pd.DataFrame(new, index=frame.index, copy=False)
     columns[LABEL_END] = pd.DatetimeIndex(end_ns.view("datetime64[ns]"), tz="UTC")
     out = _rows(pd.concat([frame, columns], axis=1), keep)

@@ -33,7 +33,14 @@ Watcher = Callable[[RunRecord, int | None], None]
 
 def check_symbols(settings: Settings, config: RunConfig) -> RunConfig:
     """Fill in 'every symbol' and refuse symbols the source does not have, listing the ones it has."""
-    available = open_loader(settings, config.data_source).get_available_symbols()
+    available = open_loader(
+        settings, config.data_source, continuous=config.continuous
+    ).get_available_symbols()
+    if not available and config.continuous:
+        raise UsageError(
+            f"no continuous series built from source {config.data_source!r}; run "
+            "`pipeline continuous build ROOT` first"
+        )
     if not available:
         raise UsageError(
             f"source {config.data_source!r} has no ingested bars yet; ingest files first "

@@ -26,8 +26,13 @@ class BarLoader(Protocol):
     def get_available_symbols(self) -> list[str]: ...
 
 
-def open_loader(settings: Settings, source_id: str) -> BarLoader:
-    """The loader of ``source_id``; an unknown source is a usage error naming it."""
+def open_loader(settings: Settings, source_id: str, *, continuous: bool = False) -> BarLoader:
+    """The loader of ``source_id``; an unknown source is a usage error naming it. ``continuous``: the
+    continuous futures series built from that source (symbols are roots)."""
+    if continuous:
+        from trading_pipeline.futures.service import ContinuousLoader
+
+        return ContinuousLoader(settings, source_id)
     try:
         return PipelineDataLoader(settings=settings, source_id=source_id)
     except SourceError as exc:

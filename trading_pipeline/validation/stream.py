@@ -151,9 +151,12 @@ class SortedChecks:
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     gaps: list[np.ndarray] = field(default_factory=list)  # (start, end, row) triples per chunk
     gap_count: int = 0
+    kept: tuple[np.ndarray, np.ndarray] | None = None
+    """Times and file rows of the bars the last ``feed`` kept."""
 
     def feed(self, table: pa.Table, ts: np.ndarray, rows: np.ndarray) -> pa.Table:
         """The chunk without exact repeats (of each other or of the previous chunk's last bar)."""
+        self.kept = (ts, rows)
         if ts.size == 0:
             return table
         joined_ts = ts if self.last is None else np.concatenate([[self.last[1]], ts])
@@ -164,6 +167,7 @@ class SortedChecks:
             joined_rows = rows if self.last is None else np.concatenate([[self.last[2]], rows])
             keep = self._duplicates(joined, joined_ts, joined_rows, same)[shift:]
             table, ts, rows = table.filter(pa.array(keep)), ts[keep], rows[keep]
+            self.kept = (ts, rows)
             joined_ts = ts if self.last is None else np.concatenate([[self.last[1]], ts])
         if ts.size == 0:
             return table
