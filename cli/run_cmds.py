@@ -24,6 +24,7 @@ from trading_pipeline.stages.records import RunRecord, StageRecord
 from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, list_runs, progress, read_run
 from trading_pipeline.statuses import STAGE_COMPLETED, SYMBOL_ENDED, RunStatus, StageStatus
+from trading_pipeline.views.runs import run_summary
 
 __all__ = ["register"]
 
@@ -217,7 +218,7 @@ def status(
         return
     runs = list_runs(settings)
     if as_json:
-        print_json({"runs": [_summary(r) for r in runs]})
+        print_json({"runs": [run_summary(r).to_json() for r in runs]})
         return
     if not runs:
         console.print(f"no runs yet in {settings.runs_dir}; start one with `pipeline run --symbols ...`")
@@ -248,20 +249,6 @@ def _refreshed(settings: Settings, record: RunRecord) -> RunRecord:
     except (QueueUnavailableError, redis.RedisError):
         return record  # status works without Redis: show what run.json says
     return read_run(settings, record.run_id)
-
-
-def _summary(record: RunRecord) -> dict[str, object]:
-    done, total = progress(record)
-    return {
-        "run_id": record.run_id,
-        "created_at": record.created_at,
-        "status": record.status,
-        "progress": f"{done}/{total}",
-        "data_source": record.data_source,
-        "symbols": list(record.symbols),
-        "failure": record.failure.model_dump() if record.failure else None,
-        "warnings": {s: sym.warnings for s, sym in record.symbols.items() if sym.warnings},
-    }
 
 
 def _print_run(record: RunRecord) -> None:
