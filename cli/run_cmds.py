@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import redis
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,7 +16,6 @@ from rich.table import Table
 
 from cli.common import console, err_console, exits_cleanly, load_settings, print_json, styled_status
 from jobqueue.connect import connect_settings, resolve_url
-from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import TIMEFRAME_EXAMPLES, RunConfig, build_config
 from trading_pipeline.stages.records import RunRecord, StageRecord
@@ -238,17 +236,11 @@ def status(
 
 def _refreshed(settings: Settings, record: RunRecord) -> RunRecord:
     """An unfinished RQ run is checked against RQ first, so a job whose worker died shows as failed."""
-    if record.mode != "rq" or is_finished(record):
+    if record.mode != "rq" or is_finished(record) or resolve_url(settings) is None:
         return record
-    if resolve_url(settings) is None:
-        return record
-    from jobqueue.runs import reconcile
+    from jobqueue.views import fresh_run, resolve_redis
 
-    try:
-        reconcile(connect_settings(settings), settings, record.run_id)
-    except (QueueUnavailableError, redis.RedisError):
-        return record  # status works without Redis: show what run.json says
-    return read_run(settings, record.run_id)
+    return fresh_run(resolve_redis(settings, timeout_s=10.0), settings, record.run_id)
 
 
 def _print_run(record: RunRecord) -> None:

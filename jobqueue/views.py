@@ -12,14 +12,25 @@ from typing import Any
 import redis
 from rq.job import Job
 
-from jobqueue.connect import connect, redacted, resolve_url
+from jobqueue.connect import NOT_CONFIGURED, connect, redacted, resolve_url
 from jobqueue.ids import ingest_job_id
 from jobqueue.names import SERIALIZER
+from jobqueue.runs import reconcile
 from jobqueue.status import queue_summary
+from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.records import RunRecord
+from trading_pipeline.stages.runs import is_finished, read_run
 
-__all__ = ["QueueHealth", "RedisLink", "ingest_progress", "queue_health", "resolve_redis", "run_live"]
+__all__ = [
+    "QueueHealth",
+    "RedisLink",
+    "fresh_run",
+    "ingest_progress",
+    "queue_health",
+    "resolve_redis",
+    "run_live",
+]
 
 PROBE_TIMEOUT_S = 2.0
 """A page waits at most this long for an absent Redis before saying it is down."""
@@ -39,15 +50,24 @@ class RedisLink:
         return self.connection is not None
 
 
+_CLIENTS: dict[tuple[str, float], redis.Redis] = {}
+"""One client (one connection pool) per URL for the life of the process: a page asks on every refresh."""
+
+
 def resolve_redis(settings: Settings, *, timeout_s: float = PROBE_TIMEOUT_S) -> RedisLink:
     """The Redis the settings (or a running `pipeline up`) name, answering PING; never raises."""
     url = resolve_url(settings)
     if url is None:
-        return RedisLink(None, "", "Redis is not configured (set REDIS_URL, or run `pipeline up`)")
+        return RedisLink(None, "", NOT_CONFIGURED)
     try:
-        return RedisLink(connect(url, timeout_s=timeout_s), redacted(url))
-    except Exception as exc:  # QueueUnavailableError, or a malformed URL
-        return RedisLink(None, redacted(url), getattr(exc, "message", None) or str(exc))
+        client = _CLIENTS.get((url, timeout_s))
+        if client is None:
+            client = _CLIENTS.setdefault((url, timeout_s), connect(url, check=False, timeout_s=timeout_s))
+        client.ping()
+    except Exception as exc:  # a RedisError, or a malformed URL
+        reason = str(exc) or type(exc).__name__
+        return RedisLink(None, redacted(url), QueueUnavailableError(url=redacted(url), reason=reason).message)
+    return RedisLink(client, redacted(url))
 
 
 @dataclass(frozen=True)
@@ -100,3 +120,16 @@ def run_live(link: RedisLink, record: RunRecord) -> dict[tuple[str, str], dict[s
         job_id: (symbol, stage) for symbol, stages in record.jobs.items() for stage, job_id in stages.items()
     }
     return {keys[job_id]: meta for job_id, meta in _metas(link.connection, list(keys)).items()}
+
+
+def fresh_run(link: RedisLink, settings: Settings, run_id: str) -> RunRecord:
+    """The run's record; an unfinished queued run is first checked against RQ, so a stage whose worker
+    died shows as failed. Without Redis: what run.json says."""
+    record = read_run(settings, run_id)
+    if record.mode != "rq" or is_finished(record) or link.connection is None:
+        return record
+    try:
+        reconcile(link.connection, settings, run_id)
+    except redis.RedisError:
+        return record
+    return read_run(settings, run_id)

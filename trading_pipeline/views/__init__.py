@@ -19,11 +19,13 @@ if TYPE_CHECKING:
     )
     from trading_pipeline.views.files import (
         FileListing,
+        UploadedState,
         file_listing,
         latest_rejections,
         reason_or_warning,
         short_path,
         status_counts,
+        upload_states,
     )
     from trading_pipeline.views.runs import (
         RunSummary,
@@ -54,6 +56,8 @@ _EXPORTS = {
     "reason_or_warning": "trading_pipeline.views.files",
     "short_path": "trading_pipeline.views.files",
     "status_counts": "trading_pipeline.views.files",
+    "UploadedState": "trading_pipeline.views.files",
+    "upload_states": "trading_pipeline.views.files",
     "RunSummary": "trading_pipeline.views.runs",
     "StageProgress": "trading_pipeline.views.runs",
     "label_distribution": "trading_pipeline.views.runs",
@@ -76,6 +80,7 @@ __all__ = [
     "RunSummary",
     "SourceSummary",
     "StageProgress",
+    "UploadedState",
     "check_config",
     "config_toml",
     "coverage",
@@ -94,4 +99,5 @@ __all__ = [
     "source_summary",
     "stage_progress",
     "status_counts",
+    "upload_states",
 ]

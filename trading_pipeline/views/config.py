@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trading_pipeline.errors import PipelineError
+from trading_pipeline.errors import ConfigError, PipelineError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig, build_config
 from trading_pipeline.stages.records import SplitPlan
 from trading_pipeline.stages.runner import check_symbols
 from trading_pipeline.stages.source import open_loader
-from trading_pipeline.stages.splits import build_plan
+from trading_pipeline.stages.splits import PlanError, build_plan
 
 __all__ = ["ConfigCheck", "check_config", "config_toml", "preview_splits"]
 
@@ -69,7 +69,7 @@ def check_config(settings: Settings, values: Mapping[str, Any]) -> ConfigCheck:
 
 def preview_splits(settings: Settings, config: RunConfig) -> SplitPlan:
     """The split instants the run would choose from the stored bars' open times (before cleaning and
-    resampling, so the run's own plan may differ by a few bars); ``PlanError`` when they cannot fit."""
+    resampling, so the run's own plan may differ by a few bars); ``ConfigError`` when they cannot fit."""
     loader = open_loader(settings, config.data_source)
     times: dict[str, np.ndarray] = {}
     bar_ns = 0
@@ -83,4 +83,7 @@ def preview_splits(settings: Settings, config: RunConfig) -> SplitPlan:
             bar_ns = max(bar_ns, int(np.median(np.diff(values))))
     if config.timeframe:
         bar_ns = int(pd.Timedelta(config.timeframe).value)
-    return build_plan(times, config, bar_ns)
+    try:
+        return build_plan(times, config, bar_ns)
+    except PlanError as exc:
+        raise ConfigError(str(exc)) from exc

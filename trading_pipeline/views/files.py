@@ -8,15 +8,17 @@ from pathlib import Path
 
 from trading_pipeline.ledger import FileRecord, Ledger
 from trading_pipeline.settings import Settings
-from trading_pipeline.statuses import FileStatus
+from trading_pipeline.statuses import FILE_FINAL, FileStatus
 
 __all__ = [
     "FileListing",
+    "UploadedState",
     "file_listing",
     "latest_rejections",
     "reason_or_warning",
     "short_path",
     "status_counts",
+    "upload_states",
 ]
 
 
@@ -88,3 +90,25 @@ def reason_or_warning(reason: str, first_warning: str, warnings: int) -> str:
         return reason
     more = f" (+{warnings - 1} more)" if warnings > 1 else ""
     return f"warning: {first_warning}{more}"
+
+
+@dataclass(frozen=True)
+class UploadedState:
+    """Where one uploaded file is: its ledger record once the daemon has seen it, else only saved."""
+
+    name: str
+    record: FileRecord | None
+
+    @property
+    def status(self) -> str:
+        return str(self.record.status) if self.record else "saved"
+
+    @property
+    def final(self) -> bool:
+        return self.record is not None and self.record.status in FILE_FINAL
+
+
+def upload_states(settings: Settings, session_id: str, names: Iterable[str]) -> list[UploadedState]:
+    """Each named file of an upload session with its current ledger record (one query for all)."""
+    current = {Path(r.path).name: r for r in Ledger(settings.ledger_path).files(session_id, current=True)}
+    return [UploadedState(name, current.get(name)) for name in names]
