@@ -7,6 +7,7 @@ progress workers leave in job meta.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -116,7 +117,6 @@ def follow_uploads() -> None:
     for session_id, names in reversed(followed):
         states = upload_states(config, session_id, names)
         live = ingest_progress(link, session_id, [s.record.sha256 for s in states if s.record])
-        st.markdown(f"**Upload session** {md(session_id)}")
         rows = []
         for state in states:
             rec = state.record
@@ -134,8 +134,12 @@ def follow_uploads() -> None:
                     or (reason_or_warning(rec.reason, rec.first_warning, rec.warning_count) if rec else ""),
                 }
             )
+        tally = Counter(state.status for state in states)
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(tally.items()))
+        st.markdown(f"**Upload session {md(session_id)}**: {counts}")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         for state in states:
             if state.record is not None and state.record.status == "rejected":
                 with st.expander(f"Rejected: {md(state.name)}", expanded=True):
+                    st.text(state.record.reason)
                     show_report(state.record.report)
