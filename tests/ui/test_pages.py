@@ -53,7 +53,7 @@ def test_upload_saves_a_session_and_follows_it_without_a_daemon(
     at.button[0].click().run()
     assert not at.exception
     said = texts(at)
-    assert "Saved 2 file(s)" in said
+    assert "Saved 2 file" in said
     sessions = [s.meta.source_id for s in source_summaries(ui_settings) if s.meta.source_type == "upload"]
     assert len(sessions) == 1
     files = sorted(p.name for p in (ui_settings.uploads_dir / sessions[0] / "files").iterdir())

@@ -19,7 +19,15 @@ from trading_pipeline.views.files import reason_or_warning, upload_states
 from ui.components.validation import show_report
 from ui.state import guarded, local_time, md, redis_link, settings
 
-__all__ = ["REFRESH_S", "UploadRequest", "follow_uploads", "upload_form"]
+__all__ = [
+    "REFRESH_S",
+    "UploadRequest",
+    "follow_uploads",
+    "handle",
+    "show_checks",
+    "show_note",
+    "upload_form",
+]
 
 REFRESH_S = 2
 """Seconds between refreshes of the follow view (a number: the string "2" would mean nanoseconds)."""
@@ -44,7 +52,7 @@ def upload_form() -> UploadRequest | None:
         f"Bar files (up to {limit:,} MB each)",
         accept_multiple_files=True,
         max_upload_size=limit,
-        key="upload_files",
+        key=f"upload_files_{st.session_state.get('upload_round', 0)}",  # a new round starts empty
         help=FORMATS,
     )
     st.caption(f"Accepted: {FORMATS}. Largest file: {limit:,} MB (PIPELINE_UI_MAX_UPLOAD_MB).")
@@ -92,7 +100,16 @@ def handle(request: UploadRequest) -> None:
         )
         followed = st.session_state.setdefault("uploads", [])
         followed.append((upload.session_id, [f.name for f in upload.files]))
-        st.success(f"Saved {len(upload.files)} file(s) in upload session {md(upload.session_id)}.")
+        st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+        st.session_state["upload_note"] = (
+            f"Saved {len(upload.files)} file(s) in upload session {upload.session_id}."
+        )
+        st.rerun()  # the next round's file picker starts empty
+
+
+def show_note() -> None:
+    if note := st.session_state.pop("upload_note", None):
+        st.success(md(note))
 
 
 def show_checks() -> None:

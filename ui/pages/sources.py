@@ -107,7 +107,10 @@ with guarded("list the sources"):
         st.info(EMPTY)
     st.dataframe(_table(summaries), hide_index=True, width="stretch")
     ids = [s.meta.source_id for s in summaries]
-    active = next((i for i, s in enumerate(summaries) if s.active), 0)
+    # the active source first, else the first one holding bars (an empty data/raw shows nothing)
+    active = next((i for i, s in enumerate(summaries) if s.active and s.meta.symbols), None)
+    if active is None:
+        active = next((i for i, s in enumerate(summaries) if s.meta.symbols), 0)
     chosen = st.selectbox("Source", ids, index=active, key="sources_pick")
     by_id = {s.meta.source_id: s for s in summaries}
     if chosen in by_id:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.components.upload import follow_uploads, handle, show_checks, upload_form
+from ui.components.upload import follow_uploads, handle, show_checks, show_note, upload_form
 
 st.title("Upload data")
 st.write(
@@ -14,5 +14,6 @@ st.write(
 request = upload_form()
 if request is not None:
     handle(request)
+show_note()
 show_checks()
 follow_uploads()
