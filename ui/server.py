@@ -16,7 +16,8 @@ APP = Path(__file__).resolve().parent / "app.py"
 
 def streamlit_argv(settings: Settings, host: str | None = None, port: int | None = None) -> list[str]:
     """Streamlit bound to loopback by default, headless, no usage statistics, no file watcher, the
-    upload limit from the settings, and error details kept in the log instead of on the page."""
+    upload limit from the settings, error details kept in the log instead of on the page, and no
+    "magic" (a bare string in a page is a comment, never shown)."""
     return [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.address", host or settings.ui_host,
@@ -28,6 +29,7 @@ def streamlit_argv(settings: Settings, host: str | None = None, port: int | None
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",
         "--client.toolbarMode", "viewer",
+        "--runner.magicEnabled", "false",
     ]  # fmt: skip
 
 

@@ -15,10 +15,10 @@ from trading_pipeline.stages.runs import STAGE_NAMES, is_finished
 from trading_pipeline.views.runs import label_distribution, run_downloads, run_summaries, stage_progress
 from ui.state import badge, guarded, local_time, md, redis_link, settings
 
+# Seconds between refreshes of a running run (a number: the string "2" would mean nanoseconds).
 REFRESH_S = 2
-"""Seconds between refreshes of a running run (a number: the string "2" would mean nanoseconds)."""
+# Split files larger than this are named, not offered as a download (the UI would hold them in memory).
 DOWNLOAD_LIMIT_MB = 200
-"""Split files larger than this are named, not offered as a download (the UI would hold them in memory)."""
 
 
 def _failure(failure: Failure | None) -> str:
@@ -65,9 +65,15 @@ def _progress(record: RunRecord) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def _live(run_id: str) -> None:
-    """Refreshes by itself while the run is unfinished."""
-    with guarded("read the run"):
+def _live() -> None:
+    """The run list and the chosen run, refreshed by themselves."""
+    with guarded("read the runs"):
+        ids = _runs_table()
+        if not ids:
+            return
+        wanted = st.session_state.get("monitor_run")
+        run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, key="mon_pick")
+        st.session_state["monitor_run"] = run_id
         record = fresh_run(redis_link(), settings(), run_id)
         st.markdown(
             f"**Run** {md(record.run_id)} {badge(record.status)} · source {md(record.data_source)}"
@@ -112,12 +118,6 @@ def _rerun(run_id: str) -> None:
 
 
 st.title("Monitor runs")
-with guarded("list the runs"):
-    ids = _runs_table()
-    if ids:
-        wanted = st.session_state.get("monitor_run")
-        index = ids.index(wanted) if wanted in ids else 0
-        run_id = st.selectbox("Run", ids, index=index, key="mon_pick")
-        st.session_state["monitor_run"] = run_id
-        _live(run_id)
-        _rerun(run_id)
+_live()
+if st.session_state.get("monitor_run"):
+    _rerun(str(st.session_state["monitor_run"]))
