@@ -61,7 +61,11 @@ def _healthy(url: str) -> bool:
 
 
 def _shoot(page: object, name: str, folder: Path) -> None:
-    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    # wait until the script run is over (Streamlit's "running" widget is gone), then for drawing
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
+    )
+    page.wait_for_timeout(1000)  # type: ignore[attr-defined]
     body = page.inner_text("body")  # type: ignore[attr-defined]
     assert "Traceback" not in body, f"{name} shows a traceback:\n{body[:3000]}"
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
         stage_progress,
     )
     from trading_pipeline.views.sources import (
+        ChartData,
         SourceSummary,
+        chart_data,
         coverage,
         downsample_bars,
         source_state,
@@ -67,6 +69,8 @@ _EXPORTS = {
     "stage_progress": "trading_pipeline.views.runs",
     "SourceSummary": "trading_pipeline.views.sources",
     "coverage": "trading_pipeline.views.sources",
+    "ChartData": "trading_pipeline.views.sources",
+    "chart_data": "trading_pipeline.views.sources",
     "downsample_bars": "trading_pipeline.views.sources",
     "source_state": "trading_pipeline.views.sources",
     "source_summaries": "trading_pipeline.views.sources",
@@ -75,12 +79,14 @@ _EXPORTS = {
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
+    "ChartData",
     "ConfigCheck",
     "FileListing",
     "RunSummary",
     "SourceSummary",
     "StageProgress",
     "UploadedState",
+    "chart_data",
     "check_config",
     "config_toml",
     "coverage",

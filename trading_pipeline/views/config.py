@@ -19,8 +19,8 @@ from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig, build_config
 from trading_pipeline.stages.records import SplitPlan
 from trading_pipeline.stages.runner import check_symbols
-from trading_pipeline.stages.source import open_loader
 from trading_pipeline.stages.splits import PlanError, build_plan
+from trading_pipeline.views.sources import symbol_times
 
 __all__ = ["ConfigCheck", "check_config", "config_toml", "preview_splits"]
 
@@ -70,14 +70,13 @@ def check_config(settings: Settings, values: Mapping[str, Any]) -> ConfigCheck:
 def preview_splits(settings: Settings, config: RunConfig) -> SplitPlan:
     """The split instants the run would choose from the stored bars' open times (before cleaning and
     resampling, so the run's own plan may differ by a few bars); ``ConfigError`` when they cannot fit."""
-    loader = open_loader(settings, config.data_source)
     times: dict[str, np.ndarray] = {}
     bar_ns = 0
     for symbol in config.symbols:
-        opens = pd.DatetimeIndex(loader.load_with_lineage(symbol)[0]["datetime"])
+        values = symbol_times(settings, config.data_source, symbol)
         if config.timeframe:
-            opens = opens.floor(pd.Timedelta(config.timeframe)).unique()
-        values = opens.asi8
+            step = int(pd.Timedelta(config.timeframe).value)
+            values = np.unique(values // step * step)
         times[symbol] = values
         if len(values) > 1:
             bar_ns = max(bar_ns, int(np.median(np.diff(values))))

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources.base import DataSourceMetadata
 from trading_pipeline.sources.repository import DataSourceRepository
+from trading_pipeline.sources.stored import StoredDataSource
 from trading_pipeline.statuses import Tone
+from trading_pipeline.store import BarStore
 
 __all__ = [
     "CHART_POINTS",
+    "ChartData",
     "SourceSummary",
+    "chart_data",
     "coverage",
     "downsample_bars",
     "source_state",
     "source_summaries",
     "source_summary",
+    "symbol_times",
 ]
 
 CHART_POINTS = 2_000
@@ -66,33 +74,115 @@ def source_summary(settings: Settings, source_id: str) -> SourceSummary:
     return SourceSummary(meta, repo.active_source_id() == source_id)
 
 
+OHLCV = ("datetime", "open", "high", "low", "close", "volume")
+DAY_NS = 86_400 * 10**9
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What a symbol's chart needs: at most CHART_POINTS candles, bars per UTC day, the bar count."""
+
+    candles: pd.DataFrame
+    days: pd.DataFrame
+    rows: int
+
+
 def downsample_bars(bars: pd.DataFrame, max_points: int = CHART_POINTS) -> pd.DataFrame:
     """At most ``max_points`` bars: consecutive bars merge into one (first open, highest high, lowest
     low, last close, summed volume), so the chart keeps every extreme while drawing few candles."""
-    n = len(bars)
-    if n <= max_points:
-        return bars[["datetime", "open", "high", "low", "close", "volume"]].reset_index(drop=True)
-    group = np.arange(n) // -(-n // max_points)
-    cuts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    ends = np.r_[cuts[1:], n] - 1
-    return pd.DataFrame(
-        {
-            "datetime": bars["datetime"].to_numpy()[cuts],
-            "open": bars["open"].to_numpy()[cuts],
-            "high": np.maximum.reduceat(bars["high"].to_numpy(), cuts),
-            "low": np.minimum.reduceat(bars["low"].to_numpy(), cuts),
-            "close": bars["close"].to_numpy()[ends],
-            "volume": np.add.reduceat(bars["volume"].to_numpy(), cuts),
-        }
-    )
+    times = pd.DatetimeIndex(bars["datetime"]).tz_convert("UTC").asi8
+    return _candles(times, {c: bars[c].to_numpy(dtype="float64") for c in OHLCV[1:]}, max_points)
 
 
 def coverage(bars: pd.DataFrame) -> pd.DataFrame:
     """Per UTC day with bars: how many, and whether it is short (under half the median day: a gap)."""
-    if bars.empty:
-        return pd.DataFrame({"day": [], "bars": [], "gap": []})
-    days = pd.Series(bars["datetime"].dt.floor("D").to_numpy()).value_counts().sort_index()
-    typical = float(days.median())
+    return _days(pd.DatetimeIndex(bars["datetime"]).tz_convert("UTC").asi8)
+
+
+def chart_data(settings: Settings, source_id: str, symbol: str, max_points: int = CHART_POINTS) -> ChartData:
+    """One symbol's chart without building a 5M-row frame: stored Parquet files are read as Arrow
+    columns and merged by time in numpy (a later file wins a repeated time, as ``merge_bars`` does);
+    only the candles become pandas. A source that stores no Parquet goes through ``load_symbol``."""
+    columns = _stored_columns(settings, source_id, symbol, OHLCV)
+    if columns is None:
+        bars = DataSourceRepository(settings).get_source(source_id).load_symbol(symbol)
+        return ChartData(downsample_bars(bars, max_points), coverage(bars), len(bars))
+    times = columns.pop("datetime")
+    return ChartData(_candles(times, columns, max_points), _days(times), len(times))
+
+
+def symbol_times(settings: Settings, source_id: str, symbol: str) -> np.ndarray:
+    """A symbol's bar open times (UTC ns, sorted, distinct), reading only that column when stored."""
+    columns = _stored_columns(settings, source_id, symbol, ("datetime",))
+    if columns is not None:
+        return columns["datetime"]
+    bars = DataSourceRepository(settings).get_source(source_id).load_symbol(symbol)
+    return np.asarray(pd.DatetimeIndex(bars["datetime"]).tz_convert("UTC").asi8, dtype="int64")
+
+
+def _stored_columns(
+    settings: Settings, source_id: str, symbol: str, names: tuple[str, ...]
+) -> dict[str, np.ndarray] | None:
+    """``names`` of a stored symbol as numpy arrays in time order (times as UTC ns), None for a source
+    that stores no Parquet; ``SymbolNotFoundError`` for a symbol it does not have."""
+    source = DataSourceRepository(settings).get_source(source_id)
+    if not isinstance(source, StoredDataSource):
+        return None
+    store = BarStore(settings.processed_dir)
+    paths = [
+        Path(rec.output) if rec.output else store.path_for(source_id, symbol, rec.sha256)
+        for rec in source.ledger.outputs(source_id, symbol)
+    ]
+    if not paths:
+        source.preview(symbol, 1)  # raises SymbolNotFoundError naming the symbols it has
+    tables = [pq.read_table(path, columns=list(names)) for path in paths]
+    out = {"datetime": np.concatenate([_ns(t.column("datetime")) for t in tables])}
+    for name in names[1:]:
+        out[name] = np.concatenate([t.column(name).to_numpy().astype("float64") for t in tables])
+    if len(tables) > 1:
+        order = np.argsort(out["datetime"], kind="stable")
+        ordered = out["datetime"][order]
+        keep = np.r_[ordered[1:] != ordered[:-1], True]  # the last, i.e. the newest file's, of each time
+        out = {name: values[order][keep] for name, values in out.items()}
+    return out
+
+
+def _ns(column: pa.ChunkedArray) -> np.ndarray:
+    utc_ns = column.combine_chunks().cast(pa.timestamp("ns", tz="UTC"))
+    return np.asarray(utc_ns.cast(pa.int64()).to_numpy(), dtype="int64")
+
+
+def _candles(times: np.ndarray, values: dict[str, np.ndarray], max_points: int) -> pd.DataFrame:
+    n = len(times)
+    if n <= max_points:
+        cuts = ends = np.arange(n)
+        merged = values
+    else:
+        group = np.arange(n) // -(-n // max_points)
+        cuts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        ends = np.r_[cuts[1:], n] - 1
+        merged = {
+            "high": np.maximum.reduceat(values["high"], cuts),
+            "low": np.minimum.reduceat(values["low"], cuts),
+            "volume": np.add.reduceat(values["volume"], cuts),
+        }
     return pd.DataFrame(
-        {"day": days.index, "bars": days.to_numpy(), "gap": days.to_numpy() < typical / 2}
-    ).reset_index(drop=True)
+        {
+            "datetime": pd.DatetimeIndex(times[cuts], tz="UTC"),
+            "open": values["open"][cuts],
+            "high": merged["high"] if n > max_points else values["high"],
+            "low": merged["low"] if n > max_points else values["low"],
+            "close": values["close"][ends],
+            "volume": merged["volume"] if n > max_points else values["volume"],
+        }
+    )
+
+
+def _days(times: np.ndarray) -> pd.DataFrame:
+    if len(times) == 0:
+        return pd.DataFrame({"day": pd.DatetimeIndex([], tz="UTC"), "bars": [], "gap": []})
+    days, counts = np.unique(times // DAY_NS, return_counts=True)
+    typical = float(np.median(counts))
+    return pd.DataFrame(
+        {"day": pd.DatetimeIndex(days * DAY_NS, tz="UTC"), "bars": counts, "gap": counts < typical / 2}
+    )

@@ -7,14 +7,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from trading_pipeline.views.sources import CHART_POINTS, downsample_bars
+from trading_pipeline.views.sources import CHART_POINTS, ChartData, downsample_bars
 
 __all__ = ["candlestick_figure", "show_candles", "show_coverage"]
 
 
-def candlestick_figure(bars: pd.DataFrame, title: str = "") -> go.Figure:
+def candlestick_figure(candles: pd.DataFrame, title: str = "") -> go.Figure:
     """OHLC candles over a volume bar chart sharing the time axis; at most CHART_POINTS candles."""
-    shown = downsample_bars(bars, CHART_POINTS)
+    shown = downsample_bars(candles, CHART_POINTS) if len(candles) > CHART_POINTS else candles
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.03)
     fig.add_trace(
         go.Candlestick(
@@ -31,16 +31,16 @@ def candlestick_figure(bars: pd.DataFrame, title: str = "") -> go.Figure:
     return fig
 
 
-def show_candles(bars: pd.DataFrame, title: str = "") -> None:
-    if bars.empty:
+def show_candles(chart: ChartData, title: str = "") -> None:
+    if chart.candles.empty:
         st.info("no bars to chart")
         return
-    if len(bars) > CHART_POINTS:
+    if chart.rows > len(chart.candles):
         st.caption(
-            f"{len(bars):,} bars drawn as {CHART_POINTS:,} candles (each merges neighbours: first open,"
-            " highest high, lowest low, last close, summed volume); zoom in for detail"
+            f"{chart.rows:,} bars drawn as {len(chart.candles):,} candles (each merges neighbours: first"
+            " open, highest high, lowest low, last close, summed volume)"
         )
-    st.plotly_chart(candlestick_figure(bars, title), width="stretch")
+    st.plotly_chart(candlestick_figure(chart.candles, title), width="stretch")
 
 
 def show_coverage(days: pd.DataFrame) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from trading_pipeline import actions
 from trading_pipeline.sources.repository import DataSourceRepository
-from trading_pipeline.views.sources import SourceSummary, coverage, source_summaries
+from trading_pipeline.views.sources import ChartData, SourceSummary, chart_data, source_summaries
 from ui.components.chart import show_candles, show_coverage
 from ui.components.preview import show_preview
 from ui.components.symbols import pick_symbol
@@ -17,11 +17,11 @@ from ui.state import guarded, md, settings
 EMPTY = "No sources yet: drop files into data/raw or upload them on the Upload data page."
 
 
-@st.cache_data(max_entries=4, show_spinner="loading bars...")
-def _bars(source_id: str, symbol: str, fingerprint: tuple[str, ...]) -> pd.DataFrame:
-    """A symbol's bars; cached until the files feeding it change (the fingerprint lists them)."""
+@st.cache_data(max_entries=8, show_spinner="reading bars...")
+def _chart(source_id: str, symbol: str, fingerprint: tuple[str, ...]) -> ChartData:
+    """A symbol's chart data; cached until the files feeding it change (the fingerprint lists them)."""
     del fingerprint  # only part of the cache key
-    return DataSourceRepository(settings()).get_source(source_id).load_symbol(symbol)
+    return chart_data(settings(), source_id, symbol)
 
 
 def _table(summaries: list[SourceSummary]) -> pd.DataFrame:
@@ -68,9 +68,9 @@ def _details(summary: SourceSummary) -> None:
         show_preview(source.preview(symbol, 20))
     fingerprint = tuple(f.sha256 for f in source.input_files(symbol))
     with chart, guarded("draw the chart"):
-        show_candles(_bars(meta.source_id, symbol, fingerprint), title=symbol)
+        show_candles(_chart(meta.source_id, symbol, fingerprint), title=symbol)
     with days, guarded("show the coverage"):
-        show_coverage(coverage(_bars(meta.source_id, symbol, fingerprint)))
+        show_coverage(_chart(meta.source_id, symbol, fingerprint).days)
 
 
 def _actions(summary: SourceSummary) -> None:
