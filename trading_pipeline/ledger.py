@@ -440,8 +440,12 @@ SELECT_FILES = (
 """Rows with their stored symbols (comma-joined: symbols never hold a comma); needs ``GROUP BY f.id``."""
 SELECT_OUTPUTS = "SELECT o.*, f.path, f.sha256 FROM outputs o JOIN files f ON f.id = o.file_id"
 ONE_FILE = "f.source_id=? AND f.path=? AND f.sha256=?"
-CURRENT = "f.id IN (SELECT MAX(id) FROM files GROUP BY source_id, path)"
-"""A path's current version is its newest row: an edit in place adds a row, the older ones are history."""
+CURRENT = (
+    "NOT EXISTS (SELECT 1 FROM files g WHERE g.source_id = f.source_id AND g.path = f.path AND g.id > f.id)"
+)
+"""A path's current version is its newest row: an edit in place adds a row, the older ones are history.
+(A probe of the (source, path, sha256) index per candidate row: a filtered listing never scans the
+whole table, unlike grouping every row by path.)"""
 REOPENABLE = ", ".join(f"'{s}'" for s in sorted(FILE_REOPENABLE))
 
 
