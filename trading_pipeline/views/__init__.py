@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         source_state,
         source_summaries,
         source_summary,
+        source_symbols,
     )
 
 _EXPORTS = {
@@ -75,6 +76,7 @@ _EXPORTS = {
     "source_state": "trading_pipeline.views.sources",
     "source_summaries": "trading_pipeline.views.sources",
     "source_summary": "trading_pipeline.views.sources",
+    "source_symbols": "trading_pipeline.views.sources",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -103,6 +105,7 @@ __all__ = [
     "source_state",
     "source_summaries",
     "source_summary",
+    "source_symbols",
     "stage_progress",
     "status_counts",
     "upload_states",

@@ -27,6 +27,7 @@ __all__ = [
     "source_state",
     "source_summaries",
     "source_summary",
+    "source_symbols",
     "symbol_times",
 ]
 
@@ -65,6 +66,15 @@ def source_summaries(settings: Settings) -> list[SourceSummary]:
     repo = DataSourceRepository(settings)
     active = repo.active_source_id()
     return [SourceSummary(meta, meta.source_id == active) for meta in repo.list_sources().values()]
+
+
+def source_symbols(settings: Settings) -> tuple[dict[str, list[str]], str]:
+    """Every source's stored symbols (one query each, no metadata) and the active source's id: what a
+    form choosing a source and its symbols needs."""
+    repo = DataSourceRepository(settings)
+    return {
+        source.source_id: source.get_available_symbols() for source in repo.sources()
+    }, repo.active_source_id()
 
 
 def source_summary(settings: Settings, source_id: str) -> SourceSummary:

@@ -11,7 +11,7 @@ import streamlit as st
 from jobqueue.actions import launch_run
 from trading_pipeline.stages.records import SplitPlan
 from trading_pipeline.views.config import check_config, preview_splits
-from trading_pipeline.views.sources import source_summaries
+from trading_pipeline.views.sources import source_symbols
 from ui.components.symbols import pick_symbols
 from ui.state import guarded, md, redis_link, settings
 
@@ -72,10 +72,8 @@ def _launch(config: Any) -> None:
 
 st.title("Configure pipeline")
 with guarded("read the sources"):
-    summaries = source_summaries(settings())
-    symbols_of = {s.meta.source_id: s.meta.symbols for s in summaries}
-    with_bars = [s.meta.source_id for s in summaries if s.meta.symbols]
-    active = next((s.meta.source_id for s in summaries if s.active), "default")
+    symbols_of, active = source_symbols(settings())
+    with_bars = [source_id for source_id, symbols in symbols_of.items() if symbols]
     if not with_bars:
         st.info("No source has ingested bars yet: upload files or drop them into data/raw first.")
     else:
