@@ -27,6 +27,7 @@ REAL_FILES = (
 )
 PAGES = {"upload": "", "sources": "sources", "configure": "configure", "monitor": "monitor", "queue": "queue"}
 WAIT_MS = 120_000
+RUN_WAIT_MS = 300_000
 
 
 @pytest.fixture
@@ -60,12 +61,16 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _shoot(page: object, name: str, folder: Path) -> None:
-    # wait until the script run is over (Streamlit's "running" widget is gone), then for drawing
+def _idle(page: object) -> None:
+    """Wait until the script run is over (Streamlit's "running" widget is gone) and the page settles."""
     page.wait_for_function(  # type: ignore[attr-defined]
         "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
     )
     page.wait_for_timeout(1000)  # type: ignore[attr-defined]
+
+
+def _shoot(page: object, name: str, folder: Path) -> None:
+    _idle(page)
     body = page.inner_text("body")  # type: ignore[attr-defined]
     assert "Traceback" not in body, f"{name} shows a traceback:\n{body[:3000]}"
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
@@ -90,11 +95,15 @@ def test_the_ui_uploads_ingests_rejects_runs_and_monitors_in_a_real_browser(
         page.locator("input[type=file]").set_input_files([str(f) for f in files])
         for f in files:
             expect(page.get_by_role("button", name=f"Remove {f.name}")).to_be_visible(timeout=WAIT_MS)
+        _idle(page)
         page.get_by_role("button", name="Upload", exact=True).click()
         expect(page.get_by_text("2 ingested")).to_be_visible(timeout=WAIT_MS)
         _shoot(page, "upload", shots)
 
+        _idle(page)
         page.locator("input[type=file]").set_input_files([str(bad)])
+        expect(page.get_by_role("button", name=f"Remove {bad.name}")).to_be_visible(timeout=WAIT_MS)
+        _idle(page)
         page.get_by_role("button", name="Upload", exact=True).click()
         expect(page.get_by_text("1 rejected")).to_be_visible(timeout=WAIT_MS)
         expect(page.get_by_text("Rejected: BAD_1m.csv")).to_be_visible(timeout=WAIT_MS)
@@ -111,8 +120,13 @@ def test_the_ui_uploads_ingests_rejects_runs_and_monitors_in_a_real_browser(
         expect(page.get_by_text("queued; follow it")).to_be_visible(timeout=WAIT_MS)
 
         page.goto(f"{ui_url}/monitor")
-        expect(page.get_by_text("succeeded").first).to_be_visible(timeout=WAIT_MS)
-        expect(page.get_by_text("Label distribution")).to_be_visible(timeout=WAIT_MS)
+        page.wait_for_function(  # the page refreshes by itself until the run ends, either way
+            "document.body.innerText.includes('Label distribution')"
+            " || document.body.innerText.includes(' failed for ')",
+            timeout=RUN_WAIT_MS,
+        )
+        body = page.inner_text("body")
+        assert " failed for " not in body and "succeeded" in body, body[:3000]
         _shoot(page, "monitor", shots)
 
         page.goto(f"{ui_url}/queue")
