@@ -88,7 +88,7 @@ def test_the_ui_uploads_ingests_rejects_runs_and_monitors_in_a_real_browser(
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 1500})
         expect = playwright_api.expect
         page.goto(ui_url)
         expect(page.get_by_role("heading", name="Upload data")).to_be_visible(timeout=WAIT_MS)
@@ -110,7 +110,9 @@ def test_the_ui_uploads_ingests_rejects_runs_and_monitors_in_a_real_browser(
 
         page.goto(f"{ui_url}/sources")
         expect(page.get_by_role("heading", name="Data sources")).to_be_visible(timeout=WAIT_MS)
-        page.wait_for_timeout(2000)  # the chart draws after the page
+        _idle(page)
+        page.get_by_role("tab", name="Chart").click()
+        expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT_MS)
         _shoot(page, "sources", shots)
 
         page.goto(f"{ui_url}/configure")
