@@ -117,6 +117,8 @@ def test_the_ui_uploads_ingests_rejects_runs_and_monitors_in_a_real_browser(
 
         page.goto(f"{ui_url}/configure")
         expect(page.get_by_text("Effective configuration")).to_be_visible(timeout=WAIT_MS)
+        expect(page.get_by_role("button", name="Launch run")).to_be_visible(timeout=WAIT_MS)
+        expect(page.get_by_text("data_source = ")).to_be_visible(timeout=WAIT_MS)
         _shoot(page, "configure", shots)
         page.get_by_role("button", name="Launch run").click()
         expect(page.get_by_text("queued; follow it")).to_be_visible(timeout=WAIT_MS)
