@@ -215,3 +215,16 @@ def test_upload_follows_files_to_ingested_and_rejected_with_the_real_daemon_and_
     }
     assert any("Rejected" in e.label for e in at.expander)
     assert "Why it was refused" in texts(at)
+
+
+def test_with_redis_down_the_queue_page_says_so_and_configure_will_not_launch(
+    open_page: Open, monkeypatch: pytest.MonkeyPatch, ui_settings: Settings
+) -> None:
+    ingest_csv(ui_settings, "MES_1m.csv", csv_bytes(3000, seed=7))
+    monkeypatch.setenv("PIPELINE_REDIS_URL", "redis://127.0.0.1:1/0")
+    queue = open_page("queue")
+    assert "Redis is down" in texts(queue)
+    assert "ingested" in [m.label for m in queue.metric]  # the ledger still answers
+    configure = open_page("configure")
+    assert "Runs need Redis and a worker" in texts(configure)
+    assert not configure.button
