@@ -11,6 +11,8 @@ from jobqueue.views import RedisLink, queue_health
 from trading_pipeline.views.files import latest_rejections, short_path, status_counts
 from ui.state import guarded, local_time, md, redis_link, settings
 
+JOB_ACTIONS = (("Requeue", requeue_failed_job, "requeued"), ("Delete", delete_failed_job, "deleted"))
+
 
 def _ledger() -> None:
     st.subheader("Files in the ledger")
@@ -46,19 +48,13 @@ def _failures(link: RedisLink, failures: list[dict[str, object]]) -> None:
         with st.expander(f"{md(f['queue'])} · {md(f['description'] or job_id)}: {md(f['error'])}"):
             st.text(f"job {job_id}, ended {local_time(str(f['ended_at'] or ''))}")
             st.code(str(f["exception"] or ""), language=None)
-            c1, c2 = st.columns(2)
-            if c1.button("Requeue", key=f"q_requeue_{i}"):
-                with guarded("requeue the job"):
-                    assert link.connection is not None
-                    requeue_failed_job(link.connection, job_id)
-                    st.session_state["queue_note"] = f"requeued {job_id}"
-                    st.rerun()
-            if c2.button("Delete", key=f"q_delete_{i}"):
-                with guarded("delete the job"):
-                    assert link.connection is not None
-                    delete_failed_job(link.connection, job_id)
-                    st.session_state["queue_note"] = f"deleted {job_id}"
-                    st.rerun()
+            for column, (label, act, done) in zip(st.columns(2), JOB_ACTIONS, strict=True):
+                if column.button(label, key=f"q_{label.lower()}_{i}"):
+                    with guarded(f"{label.lower()} the job"):
+                        assert link.connection is not None
+                        act(link.connection, job_id)
+                        st.session_state["queue_note"] = f"{done} {job_id}"
+                        st.rerun()
 
 
 def _queues(link: RedisLink) -> None:
