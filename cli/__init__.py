@@ -39,7 +39,11 @@ COMMANDS: dict[str, Command] = {
     ),
     "up": Command(
         "service_cmds",
-        "Run everything: Redis (embedded unless REDIS_URL is set), the folder daemon and the workers.",
+        "Run everything: Redis (embedded unless REDIS_URL is set), the daemon, the workers and the web UI.",
+    ),
+    "ui": Command(
+        "ui_cmds",
+        "Serve the web UI (Trading Pipeline Manager): upload, sources, configure, monitor, queue health.",
     ),
     "daemon": Command(
         "daemon_cmds",

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import redis
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,13 +16,13 @@ from rich.table import Table
 
 from cli.common import console, err_console, exits_cleanly, load_settings, print_json, styled_status
 from jobqueue.connect import connect_settings, resolve_url
-from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import TIMEFRAME_EXAMPLES, RunConfig, build_config
 from trading_pipeline.stages.records import RunRecord, StageRecord
 from trading_pipeline.stages.runner import check_symbols, prepare_rerun, run_inline, start_run
 from trading_pipeline.stages.runs import STAGE_NAMES, is_finished, list_runs, progress, read_run
 from trading_pipeline.statuses import STAGE_COMPLETED, SYMBOL_ENDED, RunStatus, StageStatus
+from trading_pipeline.views.runs import run_summary
 
 __all__ = ["register"]
 
@@ -229,7 +228,7 @@ def status(
         return
     runs = list_runs(settings)
     if as_json:
-        print_json({"runs": [_summary(r) for r in runs]})
+        print_json({"runs": [run_summary(r).to_json() for r in runs]})
         return
     if not runs:
         console.print(f"no runs yet in {settings.runs_dir}; start one with `pipeline run --symbols ...`")
@@ -249,31 +248,11 @@ def status(
 
 def _refreshed(settings: Settings, record: RunRecord) -> RunRecord:
     """An unfinished RQ run is checked against RQ first, so a job whose worker died shows as failed."""
-    if record.mode != "rq" or is_finished(record):
+    if record.mode != "rq" or is_finished(record) or resolve_url(settings) is None:
         return record
-    if resolve_url(settings) is None:
-        return record
-    from jobqueue.runs import reconcile
+    from jobqueue.views import fresh_run, resolve_redis
 
-    try:
-        reconcile(connect_settings(settings), settings, record.run_id)
-    except (QueueUnavailableError, redis.RedisError):
-        return record  # status works without Redis: show what run.json says
-    return read_run(settings, record.run_id)
-
-
-def _summary(record: RunRecord) -> dict[str, object]:
-    done, total = progress(record)
-    return {
-        "run_id": record.run_id,
-        "created_at": record.created_at,
-        "status": record.status,
-        "progress": f"{done}/{total}",
-        "data_source": record.data_source,
-        "symbols": list(record.symbols),
-        "failure": record.failure.model_dump() if record.failure else None,
-        "warnings": {s: sym.warnings for s, sym in record.symbols.items() if sym.warnings},
-    }
+    return fresh_run(resolve_redis(settings, timeout_s=10.0), settings, record.run_id)
 
 
 def _print_run(record: RunRecord) -> None:

@@ -31,8 +31,9 @@ def up(
             envvar="PIPELINE_REDIS_PORT", min=0, help="Port of the embedded Redis; 0 picks a free one."
         ),
     ] = 0,
+    no_ui: Annotated[bool, typer.Option("--no-ui", help="Do not start the web UI.")] = False,
 ) -> None:
-    """Run everything: Redis (embedded unless REDIS_URL is set), the folder daemon and the workers."""
+    """Run everything: Redis (embedded unless REDIS_URL is set), the daemon, the workers and the web UI."""
     settings = load_settings("up")
     settings.ensure_dirs()
     embedded: EmbeddedRedis | None = None
@@ -43,9 +44,9 @@ def up(
         embedded = EmbeddedRedis(settings, port=redis_port)
         embedded.prepare()
         url = embedded.url
-    supervisor = Supervisor(stack_services(settings, url, workers=workers, embedded=embedded))
+    supervisor = Supervisor(stack_services(settings, url, workers=workers, embedded=embedded, ui=not no_ui))
     supervisor.install_signal_handlers()
-    _banner(settings, url, embedded is not None, workers)
+    _banner(settings, url, embedded is not None, workers, ui=not no_ui)
     try:
         supervisor.run()
     finally:
@@ -53,10 +54,12 @@ def up(
             embedded.unpublish()
 
 
-def _banner(settings: Settings, url: str, embedded: bool, workers: int) -> None:
+def _banner(settings: Settings, url: str, embedded: bool, workers: int, *, ui: bool) -> None:
     where = f"embedded, data in {settings.redis_dir}" if embedded else "from REDIS_URL"
+    web = f"  web UI       http://{settings.ui_host}:{settings.ui_port}\n" if ui else ""
     console.print(
-        f"[bold]pipeline up[/]: daemon + {workers} worker(s)\n"
+        f"[bold]pipeline up[/]: daemon + {workers} worker(s){' + web UI' if ui else ''}\n"
+        f"{web}"
         f"  data folder  {settings.data_dir}\n"
         f"  drop files   {settings.raw_dir}\n"
         f"  redis        {url} ({where})\n"

@@ -6,6 +6,7 @@ the daemon, the workers and the UI see.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,10 +15,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, escape, exits_cleanly, load_settings, print_json, styled_status
+from cli.common import TONE_STYLES, console, escape, exits_cleanly, load_settings, print_json, styled_status
+from trading_pipeline import actions
 from trading_pipeline.errors import UsageError
 from trading_pipeline.ingest.layout import load_layout
-from trading_pipeline.names import safe_filename
 from trading_pipeline.report import FileReport
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import (
@@ -28,6 +29,7 @@ from trading_pipeline.sources import (
     StoredDataSource,
 )
 from trading_pipeline.sources.sync import ingest_source_files, unfinished_files
+from trading_pipeline.views.sources import source_state
 
 __all__ = ["register", "sources_app"]
 
@@ -142,8 +144,8 @@ def preview(
 @exits_cleanly
 def remove(source_id: Annotated[str, typer.Argument(help="Source id (not 'default').")]) -> None:
     """Unregister a source and delete its stored bars (and an upload's session folder). No prompt."""
-    _, repo = _repo()
-    removed = repo.remove_source(source_id)
+    settings, _ = _repo()
+    removed = actions.remove_source(settings, source_id)
     console.print(
         f"removed source {escape(removed.source_id)} ({removed.source_type}): {removed.ledger_files}"
         f" ledger file(s), {removed.outputs} stored output(s)",
@@ -182,8 +184,8 @@ def cleanup(
 @exits_cleanly
 def activate(source_id: SourceId) -> None:
     """Make a source the one `pipeline run` reads when no --data-source is given."""
-    _, repo = _repo()
-    repo.set_active_source(source_id)
+    settings, _ = _repo()
+    actions.set_active_source(settings, source_id)
     console.print(f"active source: {escape(source_id)}", highlight=False)
 
 
@@ -246,13 +248,11 @@ def upload(
     if missing:
         raise UsageError(f"not a file: {', '.join(missing)}")
     declared = load_layout(layout).to_json() if layout is not None else None
-    sessions = SessionManager(settings, repo)
-    for path in files:
-        safe_filename(path.name)  # refuse a bad name before the session exists, not after
-    session_id = sessions.create_session(tz=tz, bar_label=bar_label, symbol=symbol, layout=declared)
-    for path in files:
-        with path.open("rb") as data:
-            sessions.add_file(session_id, path.name, data)
+    with contextlib.ExitStack() as stack:
+        given = [actions.UploadFile(p.name, stack.enter_context(p.open("rb"))) for p in files]
+        session_id = actions.upload_files(
+            settings, given, tz=tz, bar_label=bar_label, symbol=symbol, layout=declared
+        ).session_id
     if not as_json:
         console.print(f"upload session {session_id}: {len(files)} file(s)", highlight=False)
     source = repo.get_source(session_id)
@@ -307,13 +307,8 @@ def _meta_json(meta: DataSourceMetadata, active: str) -> dict[str, Any]:
 
 
 def _state(meta: DataSourceMetadata) -> str:
-    if meta.validation_errors:
-        return f"[red]{len(meta.validation_errors)} error(s)[/]"
-    if meta.pending_files:
-        return f"[yellow]{meta.pending_files} pending[/]"
-    if meta.warnings:
-        return f"[yellow]ok, {len(meta.warnings)} file(s) with warnings[/]"
-    return "[green]ok[/]"
+    tone, text = source_state(meta)
+    return f"[{TONE_STYLES[tone]}]{escape(text)}[/]"
 
 
 def _symbols_text(symbols: list[str], limit: int = 6) -> str:

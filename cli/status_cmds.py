@@ -16,6 +16,8 @@ from rich.table import Table
 from cli.common import console, escape, exits_cleanly, load_settings, print_json, styled_status
 from trading_pipeline.errors import UsageError
 from trading_pipeline.statuses import FileStatus
+from trading_pipeline.views.files import reason_or_warning as plain_reason
+from trading_pipeline.views.files import short_path
 
 if TYPE_CHECKING:
     from trading_pipeline.ledger import FileRecord
@@ -49,26 +51,27 @@ def files(
     Each file shows its current version (a file rewritten ten times is one row); --history lists the
     older versions too. A file whose report holds warnings says so in every view."""
     from trading_pipeline.ledger import Ledger
+    from trading_pipeline.views.files import file_listing
 
     settings = load_settings("cli", logs=False)
     unknown = [s for s in status or [] if s not in FileStatus.__members__.values()]
     if unknown:
         known = ", ".join(FileStatus)
         raise UsageError(f"unknown status {unknown[0]!r}; use one of {known}")
-    ledger = Ledger(settings.ledger_path)
     current = not history
     if as_json:
+        ledger = Ledger(settings.ledger_path)
         print_json({"files": [r.to_json() for r in ledger.files(source, status or None, current=current)]})
         return
-    page = ledger.page(source, status or None, limit=None if show_all else limit, current=current)
-    console.print(_files_table(list(reversed(page.records)), settings.data_dir))
-    counts = ledger.count_by_status(source, current=current)
-    summary = ", ".join(f"{n:,} {s}" for s, n in sorted(counts.items())) or "no files yet"
-    warned = sum(1 for r in page.records if r.warning_count)
-    if warned:
-        summary += f"; {warned:,} shown with warnings (`pipeline validate FILE` lists them all)"
-    if len(page.records) < page.total:
-        summary += f" (the newest {len(page.records):,} of {page.total:,} shown; --all shows every one)"
+    listing = file_listing(
+        settings, source=source, statuses=status, limit=None if show_all else limit, current=current
+    )
+    console.print(_files_table(list(reversed(listing.records)), settings.data_dir))
+    summary = listing.summary()
+    if listing.warned:
+        summary += f"; {listing.warned:,} shown with warnings (`pipeline validate FILE` lists them all)"
+    if len(listing.records) < listing.total:
+        summary += f" (the newest {len(listing.records):,} of {listing.total:,} shown; --all shows every one)"
     console.print(summary, highlight=False)
 
 
@@ -79,7 +82,7 @@ def _files_table(records: list[FileRecord], data_dir: Path) -> Table:
     for r in records:
         symbols = ", ".join(r.symbols[:3]) + (f" +{len(r.symbols) - 3}" if len(r.symbols) > 3 else "")
         table.add_row(
-            escape(_short_path(r.path, data_dir)),
+            escape(short_path(r.path, data_dir)),
             escape(r.source_id),
             status_with_warnings(r.status, r.warning_count),
             escape(symbols),
@@ -99,17 +102,10 @@ def status_with_warnings(status: str, warnings: int) -> str:
 
 def reason_or_warning(reason: str, first_warning: str, warnings: int) -> str:
     """The reason, else the first warning (and how many more), escaped for the terminal."""
+    text = plain_reason(reason, first_warning, warnings)
     if reason or not warnings:
-        return escape(reason)
-    more = f" (+{warnings - 1} more)" if warnings > 1 else ""
-    return f"[yellow]warning:[/] {escape(first_warning)}{more}"
-
-
-def _short_path(path: str, data_dir: Path) -> str:
-    try:
-        return str(Path(path).relative_to(data_dir))
-    except ValueError:
-        return path
+        return escape(text)
+    return f"[yellow]warning:[/] {escape(text.removeprefix('warning: '))}"
 
 
 def _local_time(iso: str) -> str:

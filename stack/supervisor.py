@@ -244,7 +244,12 @@ def redis_service(embedded: EmbeddedRedis) -> Service:
 
 
 def stack_services(
-    settings: Settings, redis_url: str, *, workers: int = 2, embedded: EmbeddedRedis | None = None
+    settings: Settings,
+    redis_url: str,
+    *,
+    workers: int = 2,
+    embedded: EmbeddedRedis | None = None,
+    ui: bool = False,
 ) -> list[Service]:
     """Redis (when embedded), the daemon, N workers, then any optional services (the UI)."""
     env = child_env(settings, redis_url)
@@ -267,13 +272,16 @@ def stack_services(
         )
         for i in range(1, workers + 1)
     ]
-    return services + optional_services(settings, redis_url, env)
+    return services + optional_services(settings, redis_url, env, ui=ui)
 
 
-def optional_services(settings: Settings, redis_url: str, env: dict[str, str]) -> list[Service]:
-    """Extension point: services that join `pipeline up` later.
-
-    The Streamlit UI adds itself here, e.g. ``Service("ui", pipeline_argv("ui"), tier=2, env=env,
-    stop_timeout_s=10)`` (tier 2 stops before the workers, Redis is always last).
-    """
-    return []
+def optional_services(
+    settings: Settings, redis_url: str, env: dict[str, str], *, ui: bool = False
+) -> list[Service]:
+    """Services beside the work itself: the web UI (`pipeline ui`), which stops first (tier 2; Redis,
+    tier 0, is always last). ``redis_url`` reaches it through ``env``."""
+    del redis_url  # in env already
+    if not ui:
+        return []
+    argv = pipeline_argv("ui", "--host", settings.ui_host, "--port", str(settings.ui_port))
+    return [Service("ui", argv, tier=2, env=env, stop_timeout_s=10.0)]

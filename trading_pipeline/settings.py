@@ -88,7 +88,11 @@ class Settings(BaseSettings):
     # Upload sessions
     session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
     # UI
-    ui_port: int = 8501
+    ui_host: str = Field(default="127.0.0.1", description="Address the UI binds; loopback unless exposed.")
+    ui_port: int = Field(default=8501, ge=1, le=65535, description="Port of the UI (`pipeline ui`, `up`).")
+    ui_max_upload_mb: int = Field(
+        default=1024, ge=1, description="Largest file the UI accepts, in MB (held in the UI's memory)."
+    )
 
     @field_validator("default_tz")
     @classmethod

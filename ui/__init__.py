@@ -1,1 +1,1 @@
-"""Streamlit UI (joins `pipeline up` in a later issue)."""
+"""The web UI (Streamlit): `ui/app.py` with `ui/pages/` and `ui/components/`; `pipeline ui` serves it."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
+from stack.embedded_redis import free_port
 from testkit import PipelineProcess, make_bars, wait_for, write_bars_csv
 
 pytestmark = pytest.mark.integration
@@ -26,6 +28,14 @@ def _files(env: dict[str, str]) -> list[dict[str, object]]:
 
 def _ingested(env: dict[str, str], name: str) -> bool:
     return any(Path(str(f["path"])).name == name and f["status"] == "ingested" for f in _files(env))
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
 
 
 def _cmd(proc: psutil.Process) -> str:
@@ -49,10 +59,14 @@ def _safe_ppid(proc: psutil.Process) -> int:
 def test_up_ingests_a_dropped_file_restarts_a_killed_worker_and_stops_everything(
     cli_env: dict[str, str], data_dir: Path, tmp_path: Path
 ) -> None:
-    env = {**cli_env, "PIPELINE_LOG_FORMAT": "json"}
+    ui_port = free_port()
+    env = {**cli_env, "PIPELINE_LOG_FORMAT": "json", "PIPELINE_UI_PORT": str(ui_port)}
     up = PipelineProcess(["up", "--workers", "2"], env, tmp_path / "up.log").start()
     try:
         wait_for(lambda: len(_workers(up)) == 2, timeout_s=60, what="two workers")
+        ui_url = f"http://127.0.0.1:{ui_port}"
+        wait_for(lambda: _answers(f"{ui_url}/_stcore/health"), timeout_s=90, what="the web UI")
+        assert ui_url in up.output()
         wait_for(lambda: (data_dir / "state" / "redis" / "redis.url").exists(), what="the embedded redis")
         write_bars_csv(tmp_path / "MES_1m.csv", make_bars(1000, tz=None)).rename(
             data_dir / "raw" / "MES_1m.csv"
@@ -86,10 +100,11 @@ def test_up_ingests_a_dropped_file_restarts_a_killed_worker_and_stops_everything
 
 def test_up_with_redis_url_starts_no_redis(cli_env: dict[str, str], redis_url: str, tmp_path: Path) -> None:
     env = {**cli_env, "REDIS_URL": redis_url, "PIPELINE_LOG_FORMAT": "json"}
-    up = PipelineProcess(["up", "--workers", "1"], env, tmp_path / "up.log").start()
+    up = PipelineProcess(["up", "--workers", "1", "--no-ui"], env, tmp_path / "up.log").start()
     try:
         wait_for(lambda: len(_workers(up)) == 1, timeout_s=60, what="one worker")
         assert not any("redis-server" in _cmd(c) for c in up.descendants())
+        assert not any("streamlit" in _cmd(c) for c in up.descendants())
         assert redis_url in up.output()
         assert up.terminate(timeout_s=60) == 0
     finally:

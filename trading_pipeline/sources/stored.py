@@ -123,10 +123,13 @@ class StoredDataSource(DataSource):
     # --- metadata -----------------------------------------------------------------------------
     def get_metadata(self) -> DataSourceMetadata:
         outputs = self.ledger.outputs(self.source_id)
-        files = self.ledger.files(self.source_id)
+        # Only the rows the summary needs, not every row of the source: a source with 20,000 queued
+        # files is listed as fast as one with 20 (the counts come from one GROUP BY).
+        ingested = self.ledger.files(self.source_id, FileStatus.INGESTED)
+        notable = self.ledger.files(self.source_id, NOTABLE, current=True)
+        counts = self.ledger.count_by_status(self.source_id)
         info = _symbol_info(outputs)
-        ingested = [f for f in files if f.status == FileStatus.INGESTED]
-        problems, warnings = _problems(files)
+        problems, warnings = _problems(notable)
         errors = self.location_errors() + problems
         starts = [i.start for i in info.values() if i.start]
         ends = [i.end for i in info.values() if i.end]
@@ -146,7 +149,7 @@ class StoredDataSource(DataSource):
             location=str(watch) if watch else "",
             options=self.to_config(),
             file_count=len(ingested),
-            pending_files=sum(1 for f in files if f.status in FILE_UNFINISHED),
+            pending_files=sum(n for status, n in counts.items() if status in FILE_UNFINISHED),
             warnings=warnings,
         )
 
@@ -251,6 +254,12 @@ def _iso_min(values: list[str]) -> str | None:
 
 def _iso_max(values: list[str]) -> str | None:
     return max(values, key=datetime.fromisoformat) if values else None
+
+
+NOTABLE = (
+    FileStatus.REJECTED, FileStatus.UNREADABLE, FileStatus.IGNORED, FileStatus.VANISHED, FileStatus.INGESTED,
+)  # fmt: skip
+"""Statuses whose current version may carry an error or a warning for the source's summary."""
 
 
 def _problems(files: list[FileRecord]) -> tuple[list[str], list[str]]:

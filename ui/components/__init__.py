@@ -1,0 +1,1 @@
+"""Pieces the pages share: upload form and live follow, preview, chart, validation report, symbols."""
