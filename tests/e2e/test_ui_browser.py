@@ -23,7 +23,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 REAL_FILES = (
     "firstratedata/NQ_1min_sample.csv",
-    "nautilus_trader/6EH4.XCME_1min_bars_20240101_20240131.csv.gz",
+    "nautilus_trader/gbpusd-m1-bid-2012.csv",
 )
 PAGES = {"upload": "", "sources": "sources", "configure": "configure", "monitor": "monitor", "queue": "queue"}
 WAIT_MS = 120_000
