@@ -99,7 +99,8 @@ def execute_stage(
         result = _run(settings, record, symbol, index)
     except Exception as exc:
         reason = _reason(exc)
-        update_run(settings, run_id, lambda r: mark_failed(r, symbol, stage, reason))
+        checks = exc.fields.get("checks") if isinstance(exc, StageError) else None
+        update_run(settings, run_id, lambda r: mark_failed(r, symbol, stage, reason, checks=checks))
         notify({"stage": stage, "status": StageStatus.FAILED, "reason": reason})
         if isinstance(exc, StageError):
             raise
@@ -193,7 +194,9 @@ def _plain(value: object) -> object:
     return str(value)
 
 
-def mark_failed(record: RunRecord, symbol: str, stage: str, reason: str) -> None:
+def mark_failed(
+    record: RunRecord, symbol: str, stage: str, reason: str, *, checks: dict[str, object] | None = None
+) -> None:
     """Mark the symbol failed and its later stages canceled; the first failure is the run's."""
     sym = record.symbols[symbol]
     if sym.status == SymbolStatus.FAILED:
@@ -201,6 +204,8 @@ def mark_failed(record: RunRecord, symbol: str, stage: str, reason: str) -> None
     sym.status = SymbolStatus.FAILED
     step = sym.stages[stage]
     step.status, step.finished_at, step.reason = StageStatus.FAILED, now_iso(), reason
+    if checks:
+        step.checks = _json_checks(checks)
     for later in STAGE_NAMES[STAGE_NAMES.index(stage) + 1 :]:
         sym.stages[later].status = StageStatus.CANCELED
     failure = Failure(stage=stage, symbol=symbol, reason=reason)
