@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     run_threads: int = Field(
         default=0, ge=0, description="Symbols an --inline run works on at once; 0 = one per CPU core."
     )
+    run_batch_rows: int = Field(
+        default=1 << 20,
+        ge=1,
+        description="Rows `load` and `clean` hold at a time when a run resamples (--timeframe).",
+    )
     # Each None: the run config's own default; a run's TOML file and flags override these.
     run_min_split_rows: int | None = Field(
         default=None,

@@ -34,6 +34,7 @@ from trading_pipeline.stages.records import Failure, InputRef, OutputRef, RunRec
 from trading_pipeline.stages.runs import STAGE_NAMES, now_iso, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
 from trading_pipeline.stages.splits import SPLIT_NAMES, splits
+from trading_pipeline.stages.streamed import stream_clean, stream_load
 from trading_pipeline.statuses import STAGE_COMPLETED, StageStatus, SymbolStatus
 
 __all__ = [
@@ -116,6 +117,9 @@ def execute_stage(
 def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> StageResult:
     run_id, stage = record.run_id, STAGES[index]
     ctx = StageContext(symbol=symbol, config=record.config, stage=stage.name, plan=record.split_plan)
+    streamed = _streamed(settings, record, symbol, index, ctx)
+    if streamed is not None:
+        return streamed
     if index == 0:
         ctx.loader = open_loader(settings, record.data_source)
         frame = pd.DataFrame()
@@ -143,6 +147,34 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
     if index == 0:
         result.inputs = [InputRef(path=f.path, sha256=f.sha256) for f in ctx.inputs]
     return result
+
+
+def _streamed(
+    settings: Settings, record: RunRecord, symbol: str, index: int, ctx: StageContext
+) -> StageResult | None:
+    """`load` and `clean` a batch at a time when the run resamples: the 1-minute bars of a long
+    history are never whole in memory. None when this step runs on whole frames."""
+    if not record.config.timeframe or index >= WHOLE_FRAMES:
+        return None
+    here = stage_path(settings, record.run_id, symbol, STAGE_NAMES[index])
+    if index == 0:
+        ctx.loader = open_loader(settings, record.data_source)
+        rows = stream_load(ctx, here, settings.run_batch_rows)
+        if rows is None:
+            return None
+        inputs = [InputRef(path=f.path, sha256=f.sha256) for f in ctx.inputs]
+        return StageResult(rows_in=0, rows_out=rows, checks=ctx.checks, warnings=ctx.warnings, inputs=inputs)
+    previous = STAGE_NAMES[index - 1]
+    state = record.stage(symbol, previous).status
+    if state not in STAGE_COMPLETED:
+        ctx.fail(f"the {previous} stage is {state}, not done")
+    cleaned = stream_clean(stage_path(settings, record.run_id, symbol, previous), ctx)
+    if cleaned is None:
+        ctx.checks.clear()
+        return None
+    out, rows_in = cleaned
+    write_frame(out, here)
+    return StageResult(rows_in=rows_in, rows_out=len(out), checks=ctx.checks, warnings=ctx.warnings)
 
 
 def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFrame) -> dict[str, OutputRef]:
