@@ -14,7 +14,8 @@ starts at its parent's), alternating, ``--repeat`` times:
   rows at a time;
 * **imports**: the child importing the stages and doing nothing, the floor under both.
 
-Peak RSS comes from ``os.wait4`` (the rusage of that one child); times include imports. The clean bars
+Peak RSS is the child's own ``ru_maxrss`` once the two stages are done (``os.wait4``'s for the
+imports child); times include imports. The clean bars
 of both paths are compared by hash, so the saving is never bought with different values.
 """
 
@@ -42,7 +43,7 @@ store_symbol(settings, sys.argv[2], int(sys.argv[4]), seed=7)
 print("{}")
 """
 STAGES = """
-import hashlib, json, sys, time
+import hashlib, json, resource, sys, time
 start = time.perf_counter()
 import trading_pipeline.stages.execute as execute
 from trading_pipeline.settings import Settings
@@ -59,14 +60,18 @@ record = start_run(settings, build_config(symbols=symbol, timeframe=timeframe), 
 for stage in ("load", "clean"):
     execute.execute_stage(settings, record.run_id, symbol, stage)
 seconds = time.perf_counter() - start
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the check below reads
 clean = read_frame(stage_path(settings, record.run_id, symbol, "clean"))
-digest = hashlib.sha256(clean.to_csv(index=False).encode()).hexdigest()[:16]
-print(json.dumps({"seconds": seconds, "rows": len(clean), "sha": digest}))
+import pandas as pd
+rows = pd.util.hash_pandas_object(clean, index=False).to_numpy().tobytes()
+digest = hashlib.sha256(",".join(clean.columns).encode() + rows).hexdigest()[:16]
+print(json.dumps({"seconds": seconds, "rows": len(clean), "sha": digest, "peak_mb": peak_mb}))
 """
 
 
 def measure(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, object]]:
-    """(peak RSS in MB, the child's JSON line) of one fresh child process."""
+    """(peak RSS in MB, the child's JSON line) of one fresh child process: the peak the child reports
+    when its stages are done (before it reads the result back to compare it), else its whole life's."""
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen([sys.executable, "-c", *args], stdout=out, stderr=subprocess.PIPE, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -76,7 +81,7 @@ def measure(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, obje
         error = proc.stderr.read().decode()[-800:] if proc.stderr else ""
         raise SystemExit(f"child failed: {error}")
     data: dict[str, object] = json.loads(text.strip().splitlines()[-1])
-    return usage.ru_maxrss / 1024, data
+    return float(str(data.get("peak_mb", usage.ru_maxrss / 1024))), data
 
 
 def main() -> None:
