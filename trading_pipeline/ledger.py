@@ -232,8 +232,8 @@ class Ledger:
         finally:
             conn.close()
 
-    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return transaction(self.path)
+    def _write(self, *, durable: bool = True) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, durable=durable)
 
     # --- state transitions -------------------------------------------------------------------
     def record_seen(self, source_id: str, path: str, sha256: str, size: int, mtime: float) -> FileRecord:
@@ -277,9 +277,12 @@ class Ledger:
         job_id: str | None = None,
         reason: str | None = None,
         count_attempt: bool = False,
+        durable: bool = True,
     ) -> None:
-        """Move a row to a working status (queued, ingesting, pending), saying why."""
-        with self._write() as conn:
+        """Move a row to a working status (queued, ingesting, pending), saying why. ``durable=False``
+        skips the fsync: for a mark whose loss a crash cannot tell from the crash itself (``ingesting``:
+        the row stays ``queued`` and the job's retry or the daemon's reconcile takes it up again)."""
+        with self._write(durable=durable) as conn:
             conn.execute(
                 "UPDATE files SET status=?, job_id=COALESCE(?, job_id), reason=COALESCE(?, reason),"
                 " attempts=attempts + ?, updated_at=? WHERE source_id=? AND path=? AND sha256=?",

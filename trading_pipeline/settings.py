@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator
@@ -85,6 +85,25 @@ class Settings(BaseSettings):
     run_threads: int = Field(
         default=0, ge=0, description="Symbols an --inline run works on at once; 0 = one per CPU core."
     )
+    run_batch_rows: int = Field(
+        default=1 << 20,
+        ge=1,
+        description="Rows `load` and `clean` hold at a time when a run resamples (--timeframe).",
+    )
+    # Each None: the run config's own default; a run's TOML file and flags override these.
+    run_min_split_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Default min_split_rows of a run: rows each split should hold.",
+    )
+    run_min_class_rows: int | None = Field(
+        default=None,
+        ge=0,
+        description="Default min_class_rows of a run: rows per label class and split.",
+    )
+    run_min_rows_severity: Literal["warn", "fail"] | None = Field(
+        default=None, description="Default min_rows_severity of a research run: warn or fail."
+    )
     # Upload sessions
     session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
     # UI
@@ -140,6 +159,14 @@ class Settings(BaseSettings):
                     break
         values.update(overrides)
         return cls.model_validate(values)
+
+    def run_defaults(self) -> dict[str, Any]:
+        """Run config values set here (unset ones are left to the run config's defaults)."""
+        return {
+            "min_split_rows": self.run_min_split_rows,
+            "min_class_rows": self.run_min_class_rows,
+            "min_rows_severity": self.run_min_rows_severity,
+        }
 
     # Layout of the data folder. Every process derives paths from here, never by hand.
     @cached_property

@@ -115,6 +115,9 @@ def _ingest_file(
         job_id=job.id if job else None,
         reason=_where(job),
         count_attempt=True,
+        # Most of a small file's job time was this fsync; the report's commit right after is durable
+        # and settles the row, and a crash in between leaves it queued for the retry or reconcile.
+        durable=False,
     )
     progress("ingesting", 0.0)
     try:

@@ -45,6 +45,7 @@ from trading_pipeline.ingest.bounded import (
     whole_read_bytes,
 )
 from trading_pipeline.ingest.chunked import NotChunkable, chunkable
+from trading_pipeline.ingest.chunkedparquet import parquet_bytes
 from trading_pipeline.ingest.limits import Limits, TooLargeToReadWhole, use_limits
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
@@ -322,11 +323,21 @@ class DataIngestor:
         except (IngestError, OSError):
             return None  # the whole-file reader says precisely what is wrong
         if not text:
-            return None
+            return self._parquet_chunks(path)
         if self._chunk_bytes:
             return self._chunk_bytes
         memory_mb = self.settings.ingest_memory_mb
         return chunk_bytes_for(memory_mb) if should_chunk(size, compression is not None, memory_mb) else None
+
+    def _parquet_chunks(self, path: Path) -> int | None:
+        """The chunk size when ``path`` is Parquet too large to read whole; None otherwise."""
+        size = parquet_bytes(path)
+        if size is None:
+            return None
+        memory_mb = self.settings.ingest_memory_mb
+        if self._chunk_bytes:
+            return self._chunk_bytes
+        return chunk_bytes_for(memory_mb) if size > whole_read_bytes(memory_mb) else None
 
     def _check_in_chunks(
         self, path: Path, options: IngestOptions, report: FileReport, chunk_bytes: int, write: bool
