@@ -58,7 +58,7 @@ class Daemon:
         self, settings: Settings, connection: redis.Redis, *, repository: Repository | None = None
     ) -> None:
         settings.ensure_dirs()
-        Ledger(settings.ledger_path)  # create the tables if this is the first process
+        Ledger(settings)  # create the tables if this is the first process
         self.settings = settings
         self.sources = SourceMap(settings, repository)
         self.hashes = HashCache()
@@ -185,7 +185,7 @@ class Daemon:
 def run_once(settings: Settings, connection: redis.Redis, *, repository: Repository | None = None) -> Tally:
     """One reconcile with no observers (cron, tests); files still being written are waited for."""
     settings.ensure_dirs()
-    Ledger(settings.ledger_path)  # create the tables if this is the first process
+    Ledger(settings)  # create the tables if this is the first process
     sources = SourceMap(settings, repository)
     hashes = HashCache()
     tracker = StabilityTracker(settings.quiet_period_s)

@@ -162,7 +162,7 @@ def make_settings(data_dir: Path, redis_url: str, **overrides: Any) -> Settings:
 
 
 def ledger_rows(settings: Settings) -> list[FileRecord]:
-    return Ledger(settings.ledger_path).files()
+    return Ledger(settings).files()
 
 
 def parquet_rows(settings: Settings) -> dict[str, int]:

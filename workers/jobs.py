@@ -56,13 +56,13 @@ def _settings() -> Settings:
 
 
 @functools.cache
-def _ledger(path: Path) -> Ledger:
-    return Ledger(path)  # holds only its path; creating it runs the schema script, so do it once
+def _ledger() -> Ledger:
+    return Ledger(_settings())  # holds only where the tables are; opening it migrates, so do it once
 
 
 def prime() -> None:
     """Called by the worker parent before forking: settings and ledger ready in every horse."""
-    _ledger(_settings().ledger_path)
+    _ledger()
 
 
 def ingest_job(path: str, sha256: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def run_ingest(
     opts = IngestOptions.from_json(options)
     make_progress = progress_class or MetaProgress
     result = _ingest_file(settings, path, sha256, opts, make_progress)
-    twins = _ledger(settings.ledger_path).twins(opts.source_id, sha256, path)
+    twins = _ledger().twins(opts.source_id, sha256, path)
     if twins:
         done = [_ingest_file(settings, twin, sha256, opts, make_progress) for twin in twins]
         result["twins"] = [{"path": r.get("path"), "status": r.get("status")} for r in done]
@@ -94,7 +94,7 @@ def _ingest_file(
     settings: Settings, path: str, sha256: str, opts: IngestOptions, make_progress: type[MetaProgress]
 ) -> dict[str, Any]:
     job = get_current_job()
-    ledger = _ledger(settings.ledger_path)
+    ledger = _ledger()
     source = opts.source_id
     done = ledger.get(source, path, sha256)
     if done is not None and done.status in FILE_FINAL:
@@ -231,7 +231,7 @@ def record_horse_death(job: Job, text: str, *, out_of_memory: bool = False) -> N
     source = IngestOptions.from_json(kwargs["options"]).source_id
     if out_of_memory:
         job.retries_left = 0  # RQ's failure handling reads it next, on this same object
-    ledger = _ledger(_settings().ledger_path)
+    ledger = _ledger()
     row = ledger.get(source, path, sha256)
     if row is None or row.status in FILE_FINAL:  # a death after the result was recorded
         return

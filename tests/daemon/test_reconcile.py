@@ -56,7 +56,7 @@ def test_final_rows_are_left_alone(wsettings, conn):
     first = run_once(wsettings, conn)
     assert len(first.enqueued) == 1
     (row,) = ledger_rows(wsettings)
-    Ledger(wsettings.ledger_path).set_status("default", row.path, row.sha256, "ingested")
+    Ledger(wsettings).set_status("default", row.path, row.sha256, "ingested")
     conn.flushall()
     again = run_once(wsettings, conn)
     assert again.enqueued == [] and queued_jobs(conn) == []
@@ -106,7 +106,7 @@ def test_row_left_pending_by_a_crash_is_enqueued(wsettings, conn):
     path.write_bytes(csv_bytes())
     st = path.stat()
     sha = file_sha256(path)
-    Ledger(wsettings.ledger_path).record_seen("default", str(path), sha, st.st_size, st.st_mtime)
+    Ledger(wsettings).record_seen("default", str(path), sha, st.st_size, st.st_mtime)
     time.sleep(wsettings.quiet_period_s)
     assert len(run_once(wsettings, conn).enqueued) == 1
     assert [r.status for r in ledger_rows(wsettings)] == ["queued"]
@@ -192,12 +192,12 @@ def test_row_left_working_by_a_failed_job_becomes_pending(wsettings, conn):
     time.sleep(wsettings.quiet_period_s)
     (job_id,) = run_once(wsettings, conn).enqueued
     (row,) = ledger_rows(wsettings)
-    Ledger(wsettings.ledger_path).set_status("default", row.path, row.sha256, "ingesting")
+    Ledger(wsettings).set_status("default", row.path, row.sha256, "ingesting")
     job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
     job.set_status(JobStatus.FAILED)
     conn.lrem("rq:queue:ingest", 0, job_id)
     assert run_once(wsettings, conn).enqueued == []  # not re-run in a loop
     (row,) = ledger_rows(wsettings)
     assert row.status == "pending"
-    record = Ledger(wsettings.ledger_path).get("default", row.path, row.sha256)
+    record = Ledger(wsettings).get("default", row.path, row.sha256)
     assert record is not None and "failed" in record.reason

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trading_pipeline.db import db_errors
 from trading_pipeline.errors import FileRefusedError, IngestError, StoreError, UsageError
 from trading_pipeline.ingest.bounded import (
     Prepared,
@@ -152,7 +152,7 @@ class DataIngestor:
     def ledger(self) -> Ledger:
         if self._ledger is None:
             with _infrastructure("open the ledger"):
-                self._ledger = Ledger(self.settings.ledger_path)
+                self._ledger = Ledger(self.settings)
         return self._ledger
 
     def _with_defaults(self, options: IngestOptions | None) -> IngestOptions:
@@ -504,10 +504,11 @@ def _absolute(path: Path | str) -> Path:
 
 @contextmanager
 def _infrastructure(doing: str, cleanup: list[Path] | None = None) -> Iterator[None]:
-    """Turn OS and SQLite failures into StoreError; remove partial outputs of this attempt first."""
+    """Turn OS and database failures into StoreError; remove partial outputs of this attempt first."""
+    infrastructure: tuple[type[Exception], ...] = (OSError, *db_errors())
     try:
         yield
-    except (OSError, sqlite3.Error) as exc:
+    except infrastructure as exc:
         for path in cleanup or []:
             path.unlink(missing_ok=True)
         raise StoreError(f"could not {doing}: {exc}") from exc
