@@ -15,6 +15,7 @@ __all__ = [
     "FileRefusedError",
     "IngestError",
     "LimitError",
+    "MountMissingError",
     "PipelineError",
     "QueueUnavailableError",
     "RunError",
@@ -102,6 +103,10 @@ class LimitError(IngestError):
 
 class StoreError(PipelineError):
     """The processed store or ledger could not be written or read."""
+
+
+class MountMissingError(StoreError):
+    """A job names a file in the shared data folder that this host does not see (share not mounted)."""
 
 
 class SourceError(PipelineError):
