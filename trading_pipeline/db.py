@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from trading_pipeline.urls import redacted
 
 __all__ = [
+    "AdvisoryLock",
     "Conn",
     "Cursor",
     "Database",
@@ -235,3 +236,60 @@ def _row_factory(cursor: Any) -> Any:
         return Row(values, index)
 
     return make
+
+
+class AdvisoryLock:
+    """A PostgreSQL session-level advisory lock on a connection of its own.
+
+    Held while this process lives and its connection is up; the server frees it the moment the
+    connection closes (a killed process) or, for a host that vanished, once TCP keepalive gives up
+    (about 30 s with the settings below). ``label`` becomes the connection's ``application_name``, so
+    ``holder()`` (and `pipeline doctor`) can say who holds it."""
+
+    def __init__(self, url: str, name: str, label: str) -> None:
+        self.url = url
+        self.key = lock_key(name)
+        self.label = label[:63]
+        self._conn: Any = None
+
+    def try_acquire(self) -> bool:
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(
+                self.url, autocommit=True, application_name=self.label, connect_timeout=10,
+                keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+            )  # fmt: skip
+        row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        return bool(row and row[0])
+
+    def check(self) -> bool:
+        """Still held: the connection (and with it the lock) is alive."""
+        import psycopg
+
+        try:
+            self._conn.execute("SELECT 1")
+        except (psycopg.Error, AttributeError):
+            return False
+        return True
+
+    def release(self) -> None:
+        import psycopg
+
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()  # closing the session frees its advisory locks
+            self._conn = None
+
+    def holder(self) -> str | None:
+        """The ``application_name`` (and address) of the session holding the lock, if any."""
+        with _postgres(self.url) as raw:
+            row = raw.execute(
+                "SELECT a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a"
+                " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0"
+                " AND l.objid::bigint = %s",
+                (self.key,),
+            ).fetchone()
+        if row is None:
+            return None
+        return f"{row[0]} from {row[1] or 'a local socket'}"

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 __all__ = [
     "ConfigError",
     "ConflictingBarsError",
+    "DaemonLockLost",
     "FileRefusedError",
     "IngestError",
     "LimitError",
@@ -103,6 +104,10 @@ class LimitError(IngestError):
 
 class StoreError(PipelineError):
     """The processed store or ledger could not be written or read."""
+
+
+class DaemonLockLost(PipelineError):
+    """The running daemon lost its data folder's lock: it stops so that exactly one daemon runs."""
 
 
 class MountMissingError(StoreError):
