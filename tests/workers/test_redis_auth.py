@@ -7,8 +7,9 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -29,21 +30,22 @@ def _pipeline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
     return subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-def _everything_stored(client: redis.Redis) -> bytes:
-    """Every key and value in the Redis, as one blob to search."""
-    out = []
+def _everything_stored(client: redis.Redis) -> str:
+    """Every key and value in the Redis, read by type, as one text to search."""
+    readers: dict[Any, Callable[[Any], Any]] = {
+        b"string": lambda k: [client.get(k)],
+        b"hash": lambda k: [x for kv in client.hgetall(k).items() for x in kv],
+        b"list": lambda k: client.lrange(k, 0, -1),
+        b"set": lambda k: list(client.smembers(k)),
+        b"zset": lambda k: client.zrange(k, 0, -1),
+        b"stream": lambda k: [repr(client.xrange(k))],
+    }
+    out: list[str] = []
     for key in client.scan_iter():
-        kind = client.type(key)
-        out.append(key)
-        if kind == b"string":
-            out.append(client.get(key) or b"")
-        elif kind == b"hash":
-            out.extend(b"%s=%s" % kv for kv in client.hgetall(key).items())
-        elif kind == b"list":
-            out.extend(client.lrange(key, 0, -1))
-        elif kind in (b"set", b"zset"):
-            out.extend(client.zrange(key, 0, -1) if kind == b"zset" else client.smembers(key))
-    return b"\n".join(out)
+        read = readers.get(client.type(key))
+        values: list[Any] = list(read(key)) if read is not None else []
+        out.extend(str(v) for v in [key, *values])
+    return "\n".join(out)
 
 
 def _ingest_through(url: str, settings: Settings, cli_env: dict[str, str]) -> str:
@@ -58,7 +60,7 @@ def _ingest_through(url: str, settings: Settings, cli_env: dict[str, str]) -> st
     assert jobs.returncode == 0, jobs.stderr
     record = Ledger(settings).get("default", str(path), sha)
     assert record is not None and record.status == "ingested"
-    assert PASSWORD.encode() not in _everything_stored(client)
+    assert PASSWORD not in _everything_stored(client)
     client.close()
     return run.stdout + run.stderr + jobs.stdout + jobs.stderr
 
