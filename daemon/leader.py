@@ -150,11 +150,13 @@ def _dead_here(value: bytes | str) -> bool:
     return False
 
 
-def lease_for(settings: Settings, connection: redis.Redis) -> Lease:
+def lease_for(settings: Settings, connection: redis.Redis | None) -> Lease:
     """PostgreSQL's advisory lock when the ledger is there, else a Redis lease."""
     name = f"daemon:{folder_id(settings)}"
     if settings.database_url:
         return AdvisoryLock(settings.database_url, name, holder_label())
+    if connection is None:
+        raise ValueError("a Redis lease needs a Redis connection")
     return RedisLease(connection, name)
 
 
@@ -207,7 +209,7 @@ class Leadership:
         self.lease.release()
 
 
-def describe_holder(settings: Settings, connection: redis.Redis) -> str | None:
+def describe_holder(settings: Settings, connection: redis.Redis | None) -> str | None:
     """Who holds this data folder's daemon lock now (for `pipeline doctor`), or None."""
     lease = lease_for(settings, connection)
     return lease.holder()
