@@ -2,7 +2,7 @@
 
 Uses the machine's server binaries (Debian's ``/usr/lib/postgresql/<v>/bin`` or ``initdb`` on PATH),
 never a running cluster. As root, the server runs as the ``postgres`` system user (it refuses root).
-``fsync=off``: the data is thrown away afterwards, so durability would only cost time.
+``fsync=off`` unless ``durable``: a test's data is thrown away, so durability would only cost time.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class ThrowawayPostgres:
     """``with ThrowawayPostgres() as pg:`` a started server; ``pg.dsn`` (libpq keywords) and
     ``pg.new_database()`` (a fresh, empty database's ``postgresql://`` URL)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # fsync on, as in production: for benchmarks
         bin_dir = postgres_bin_dir()
         if bin_dir is None:
             raise PostgresUnavailable(
@@ -83,10 +84,9 @@ class ThrowawayPostgres:
             "UTF8",
         ]
         self._run([*initdb, "--no-sync"])
-        opts = (
-            f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c full_page_writes=off -c max_connections=200"
-        )
+        opts = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            opts += " -c fsync=off -c full_page_writes=off"
         self._run(
             [
                 str(self.bin_dir / "pg_ctl"),

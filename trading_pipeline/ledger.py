@@ -429,6 +429,17 @@ class Ledger:
             ).fetchall()
         return [LedgerRow(r[0], self._out(r[1]), r[2], FileStatus(r[3]), r[4], r[5], r[6]) for r in rows]
 
+    def updated(self, statuses: Iterable[str]) -> dict[str, tuple[FileStatus, str, str | None]]:
+        """path -> (status, updated_at, job_id) of every row in ``statuses``: a cheap poll (no reports)."""
+        wanted = list(statuses)
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT path, status, updated_at, job_id FROM files"
+                f" WHERE status IN ({','.join('?' * len(wanted))})",
+                wanted,
+            ).fetchall()
+        return {self._out(r[0]): (FileStatus(r[1]), r[2], r[3]) for r in rows}
+
     def outputs(self, source_id: str, symbol: str | None = None) -> list[OutputRecord]:
         """Stored Parquet files of ingested inputs in a source, oldest ingest first."""
         sql = f"{SELECT_OUTPUTS} WHERE f.source_id=? AND f.status='ingested'"
