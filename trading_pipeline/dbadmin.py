@@ -73,9 +73,24 @@ def _target(settings: Settings, store: Store) -> DbTarget:
     return settings.database_for(settings.state_dir / store.sqlite_file)
 
 
+def _run_index_state(settings: Settings, *, apply: bool) -> list[StoreState]:
+    """The run index (PostgreSQL only: on one host the run folders are the index)."""
+    if not settings.database_url:
+        return []
+    from trading_pipeline.stages.runindex import COMPONENT, MIGRATIONS
+
+    db = Database(settings.database_url)
+    latest = MIGRATIONS[-1].version
+    if apply:
+        applied = migrate(db, COMPONENT, MIGRATIONS)
+        return [StoreState(COMPONENT, db.describe(), latest, latest, tuple(s.description for s in applied))]
+    missing = pending(db, COMPONENT, MIGRATIONS)
+    return [StoreState(COMPONENT, db.describe(), missing[0].version - 1 if missing else latest, latest)]
+
+
 def schema_state(settings: Settings) -> list[StoreState]:
     """Each store's applied and latest schema version, changing nothing."""
-    states = []
+    states = _run_index_state(settings, apply=False)
     for store in STORES:
         db = Database(_target(settings, store))
         steps = store.migrations()
@@ -88,7 +103,7 @@ def schema_state(settings: Settings) -> list[StoreState]:
 
 def migrate_all(settings: Settings) -> list[StoreState]:
     """Apply every missing migration of every store; a second call applies none."""
-    states = []
+    states = _run_index_state(settings, apply=True)
     for store in STORES:
         db = Database(_target(settings, store))
         steps = store.migrations()
@@ -132,6 +147,11 @@ def copy_database(source: str, destination: str, data_dir: Path | None) -> list[
         migrate(src, store.component, steps, data_dir)
         migrate(dst, store.component, steps, data_dir)
         results.extend(_copy_store(src, dst, store))
+    if is_database_url(destination) and data_dir is not None:
+        from trading_pipeline.stages.runindex import RunIndex
+
+        added = RunIndex(destination).index_folder(data_dir / "runs")
+        results.append(CopyResult("runs", added))
     return results
 
 

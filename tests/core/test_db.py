@@ -20,6 +20,8 @@ from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import DataSourceRepository, FileDataSource
+from trading_pipeline.stages import build_config
+from trading_pipeline.stages.runs import create_run, list_runs
 
 
 def _fill(settings: Settings, tmp_path: Path, files: int = 6) -> None:
@@ -83,6 +85,7 @@ def test_copy_from_sqlite_to_postgresql_loses_no_row(
 ) -> None:
     """`pipeline db copy` moves every row (ids kept, outputs attached), and new rows follow on."""
     _fill(settings, tmp_path)
+    run_id = create_run(settings, build_config(symbols="SYMA"), mode="rq").run_id
     url = postgres_server.new_database()
     script = Path(sys.executable).with_name("pipeline")
     env = {"PATH": str(script.parent), "PIPELINE_DATA_DIR": str(settings.data_dir)}
@@ -96,13 +99,14 @@ def test_copy_from_sqlite_to_postgresql_loses_no_row(
     assert run.returncode == 0, run.stderr
     counts = json.loads(run.stdout)["tables"]
     before = Ledger(settings).files()
-    assert counts == {"sources": 2, "repository_state": 1, "files": len(before), "outputs": 6}
+    assert counts == {"sources": 2, "repository_state": 1, "files": len(before), "outputs": 6, "runs": 1}
     on_pg = settings.model_copy(update={"database_url": url})
     after = Ledger(on_pg).files()
     assert [(r.id, r.path, r.status, r.symbols) for r in after] == [
         (r.id, r.path, r.status, r.symbols) for r in before
     ]
     assert DataSourceRepository(on_pg).active_source_id() == "vendor"
+    assert [r.run_id for r in list_runs(on_pg)] == [run_id]
     drop_csv(settings.raw_dir, "NQ_1m.csv", rows=50, seed=99)
     new = DataIngestor(on_pg).ingest(settings.raw_dir / "NQ_1m.csv", IngestOptions(tz="UTC"))
     assert new.status == "ingested", new.reason()
