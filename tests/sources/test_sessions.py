@@ -184,9 +184,7 @@ class TestCleanup:
         path = sessions.add_file(sid, "MES.csv", b"abc")
         self.finish(settings, sid, path, "ingested")
         sessions.add_file(sid, "MGC.csv", b"def")
-        Ledger(settings).record_seen(
-            sid, str(sessions.files_dir(sid) / "MGC.csv"), "0" * 64, 3, 0.0
-        )
+        Ledger(settings).record_seen(sid, str(sessions.files_dir(sid) / "MGC.csv"), "0" * 64, 3, 0.0)
         age(sessions, sid, 48)
         assert sessions.cleanup_old_sessions() == []
 
