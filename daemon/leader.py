@@ -8,7 +8,10 @@ different paths still agree on it):
 * on PostgreSQL, a session advisory lock: freed by the server the moment the holder's connection
   drops (a SIGKILLed daemon), so a standby takes over within its poll interval;
 * otherwise a Redis key with a lease (``SET NX PX``), renewed by the running daemon; a holder that
-  dies stops renewing and a standby takes over when the lease runs out.
+  dies stops renewing and a standby takes over when the lease runs out (at once when the dead holder
+  was on the same host). A Redis that is flushed or restarted does not stop the running daemon: it
+  takes the key again. (A daemon cut off from Redis while the others still reach it keeps running; the
+  worst that does is hash and enqueue files twice, which enqueueing tolerates.)
 
 A daemon that loses its lock (its connection or lease gone) stops at once and exits non-zero, so
 systemd restarts it as a standby.
@@ -117,10 +120,18 @@ class RedisLease:
         return False
 
     def check(self) -> bool:
+        """Renew; False only when another daemon holds the lock now. A Redis that is down or came back
+        empty (flushed, restarted) is no loss: no other daemon can have taken the lock meanwhile, so
+        keep running (the reconcile rebuilds the work list) and take the key again."""
         try:
-            return bool(self.connection.eval(self.RENEW, 1, self.key, self.value, self.lease_ms))
+            if self.connection.eval(self.RENEW, 1, self.key, self.value, self.lease_ms):
+                return True
+            if self.connection.set(self.key, self.value, nx=True, px=self.lease_ms):
+                log.warning("daemon lock key was gone from Redis (flushed or restarted); taken again")
+                return True
         except redis.RedisError:
-            return False
+            return True
+        return False
 
     def release(self) -> None:
         with contextlib.suppress(redis.RedisError):
