@@ -32,7 +32,7 @@ def test_files_dropped_while_stopped_are_picked_up_at_start(wsettings, conn, sta
         (wsettings.raw_dir / f"OLD{i}.csv").write_bytes(csv_bytes(seed=i))
     time.sleep(wsettings.quiet_period_s)
     start_daemon(wsettings)
-    assert len(job_paths(conn)) == 5  # the first reconcile is done before the daemon reports ready
+    assert len(job_paths(conn, wsettings)) == 5  # the first reconcile is done before the daemon reports ready
     assert {r.status for r in ledger_rows(wsettings)} == {"queued"}
 
 
@@ -72,7 +72,7 @@ def test_inotify_overflow_triggers_a_reconcile(wsettings, conn, start_daemon):
     logging.getLogger("watchdog.observers.inotify_c").warning(
         "Inotify queue overflowed; filesystem events were lost"
     )
-    wait_for(lambda: job_paths(conn) == [str(wsettings.raw_dir / "LOST.csv")])
+    wait_for(lambda: job_paths(conn, wsettings) == [str(wsettings.raw_dir / "LOST.csv")])
 
 
 def test_flushed_redis_is_rebuilt_by_the_periodic_reconcile(data_dir, redis_url, conn, start_daemon):
@@ -118,7 +118,7 @@ def test_polling_observer_mode(data_dir, redis_url, conn, start_daemon):
     running = start_daemon(settings)
     assert running.daemon.observers.is_polling(settings.raw_dir)
     shutil.copyfile(_write(data_dir / "src.csv", csv_bytes(seed=1)), settings.raw_dir / "COPY.csv")
-    wait_for(lambda: job_paths(conn) == [str(settings.raw_dir / "COPY.csv")])
+    wait_for(lambda: job_paths(conn, settings) == [str(settings.raw_dir / "COPY.csv")])
     data = csv_bytes(rows=300, seed=2)
     with (settings.raw_dir / "SLOW.csv").open("wb") as fh:
         for i in range(0, len(data), len(data) // 10 + 1):
