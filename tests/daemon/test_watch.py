@@ -180,5 +180,8 @@ def test_a_layout_toml_beside_the_files_goes_with_their_jobs(wsettings, conn, st
     (wsettings.raw_dir / "NQ_1m.csv").write_bytes(csv_bytes(seed=3))
     wait_for(lambda: len(queued_jobs(conn)) == 2)
     options = {os.path.basename(job.kwargs["path"]): job.kwargs["options"] for job in queued_jobs(conn)}
-    assert options["ES_1m.csv"]["layout_path"] == str((folder / "layout.toml").resolve())
+    assert options["ES_1m.csv"]["layout_path"] == "raw/broker/layout.toml"  # relative to the data folder
+    assert wsettings.local_path(options["ES_1m.csv"]["layout_path"]) == str(
+        (folder / "layout.toml").resolve()
+    )
     assert options["NQ_1m.csv"]["layout_path"] is None
