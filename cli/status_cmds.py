@@ -55,7 +55,7 @@ def files(
     if unknown:
         known = ", ".join(FileStatus)
         raise UsageError(f"unknown status {unknown[0]!r}; use one of {known}")
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger(settings)
     current = not history
     if as_json:
         print_json({"files": [r.to_json() for r in ledger.files(source, status or None, current=current)]})

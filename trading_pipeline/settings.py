@@ -8,6 +8,7 @@ accepted because that is the name RQ users and hosting platforms already export.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +27,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PIPELINE_", extra="ignore", frozen=True)
 
     data_dir: Path = Field(default=Path("data"), description="Root of everything on disk.")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:password@host/db for the ledger and the source registry (several"
+        " hosts); unset means SQLite files in data/state (one host).",
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("PIPELINE_REDIS_URL", "REDIS_URL"),
@@ -138,6 +144,15 @@ class Settings(BaseSettings):
                 cls._known_zone(str(zone_name))
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "use a postgresql://user:password@host:port/dbname URL (or leave it unset for SQLite)"
+            )
+        return value or None
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -188,6 +203,26 @@ class Settings(BaseSettings):
     @cached_property
     def ledger_path(self) -> Path:
         return self.state_dir / "ledger.sqlite3"
+
+    @cached_property
+    def registry_path(self) -> Path:
+        return self.state_dir / "sources.sqlite3"
+
+    def database_for(self, sqlite_file: Path) -> Path | str:
+        """Where a store's tables live: the PostgreSQL URL when one is set, else its SQLite file."""
+        return self.database_url or sqlite_file
+
+    def stored_path(self, path: str | Path) -> str:
+        """``path`` as stored in ledger rows and job arguments: relative to the data folder when inside
+        it, so hosts that mount the shared folder at different places name the same file the same way;
+        absolute when outside (a folder source elsewhere must be mounted at one path on every host)."""
+        text = str(path)
+        prefix = f"{self.data_dir}{os.sep}"
+        return text[len(prefix) :] if text.startswith(prefix) else text
+
+    def local_path(self, stored: str) -> str:
+        """A stored path as this host sees it: relative ones are under this host's data folder."""
+        return stored if not stored or Path(stored).is_absolute() else str(self.data_dir / stored)
 
     @cached_property
     def runs_dir(self) -> Path:

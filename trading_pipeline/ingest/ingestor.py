@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trading_pipeline.db import db_errors
 from trading_pipeline.durable import file_sha256 as store_sha256
 from trading_pipeline.errors import FileRefusedError, IngestError, StoreError, UsageError
 from trading_pipeline.futures.checks import session_checks
@@ -155,7 +155,7 @@ class DataIngestor:
     def ledger(self) -> Ledger:
         if self._ledger is None:
             with _infrastructure("open the ledger"):
-                self._ledger = Ledger(self.settings.ledger_path)
+                self._ledger = Ledger(self.settings)
         return self._ledger
 
     def _with_defaults(self, options: IngestOptions | None) -> IngestOptions:
@@ -541,10 +541,11 @@ def _absolute(path: Path | str) -> Path:
 
 @contextmanager
 def _infrastructure(doing: str, cleanup: list[Path] | None = None) -> Iterator[None]:
-    """Turn OS and SQLite failures into StoreError; remove partial outputs of this attempt first."""
+    """Turn OS and database failures into StoreError; remove partial outputs of this attempt first."""
+    infrastructure: tuple[type[Exception], ...] = (OSError, *db_errors())
     try:
         yield
-    except (OSError, sqlite3.Error) as exc:
+    except infrastructure as exc:
         for path in cleanup or []:
             path.unlink(missing_ok=True)
         raise StoreError(f"could not {doing}: {exc}") from exc

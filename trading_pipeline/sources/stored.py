@@ -98,7 +98,7 @@ class StoredDataSource(DataSource):
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.settings.ledger_path)
+        return Ledger(self.settings)
 
     def use_ledger(self, ledger: Ledger) -> None:
         """Share one opened ledger between many sources (listing 50 sources opens it once)."""
