@@ -52,7 +52,7 @@ def store_symbol(settings: Settings, symbol: str, rows: int, seed: int) -> None:
         sha256=sha,
         source_id="default",
     )
-    Ledger(settings.ledger_path).record_report(report)
+    Ledger(settings).record_report(report)
 
 
 def _seconds(value: float | None) -> float:

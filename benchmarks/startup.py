@@ -30,7 +30,7 @@ GOALS_S = {"--help": 0.25, "files": 0.25, "files --json": None, "jobs": 0.4, "st
 
 
 def fill_ledger(settings: Settings, rows: int) -> None:
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger(settings)
     start = datetime(2024, 1, 2, tzinfo=UTC)
     for i in range(rows):
         status = FileStatus.REJECTED if i % 10 == 0 else FileStatus.INGESTED

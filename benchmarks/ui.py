@@ -57,7 +57,7 @@ def build(settings: Settings, sources: int, ledger_rows: int) -> None:
         path = folder / f"SYM{chr(65 + i % 26)}{chr(65 + i // 26)}_1m.csv"
         path.write_bytes(bars_to_csv(make_bars(2000, seed=i, tz=None)))
         ingestor.ingest(path, IngestOptions(source_id=source_id, tz="UTC"))
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger(settings)
     seen = [
         SeenFile(ids[n % len(ids)], f"/bench/{n:05d}.csv", f"{n:064x}", 1000, 0.0, f"job-{n}")
         for n in range(ledger_rows - len(ids))
@@ -101,7 +101,7 @@ def store_big_symbol(settings: Settings, rows: int) -> None:
         str(settings.raw_dir / "BIG_1m.csv"), FileStatus.INGESTED, sha256=sha, source_id="default"
     )
     report.symbols["BIG"] = SymbolResult(rows, start, end, output=str(path))
-    Ledger(settings.ledger_path).record_report(report)
+    Ledger(settings).record_report(report)
 
 
 def chart_app() -> None:
@@ -149,7 +149,7 @@ def main() -> None:
         started = time.perf_counter()
         if fresh:
             build(settings, args.sources, args.ledger_rows)
-        rows = sum(Ledger(settings.ledger_path).count_by_status().values())
+        rows = sum(Ledger(settings).count_by_status().values())
         print(f"data folder: {args.sources} sources, {rows:,} ledger rows, 1 run "
               f"(built in {time.perf_counter() - started:.1f} s)", flush=True)  # fmt: skip
         for page in PAGES:

@@ -52,6 +52,15 @@ COMMANDS: dict[str, Command] = {
     "worker": Command(
         "service_cmds", "Run one RQ worker (forking, warm parent, JSON serializer) on the given queues."
     ),
+    "db": Command(
+        "db_cmds",
+        "The database of the ledger and the source registry: migrate its schema, copy it elsewhere.",
+    ),
+    "doctor": Command(
+        "doctor_cmds",
+        "Check this host's deployment (Redis, database, data folder, watches, workers, daemon) and say"
+        " what to fix.",
+    ),
     "run": Command(
         "run_cmds", "Start a research run: load, clean, features, labels, splits for each symbol."
     ),

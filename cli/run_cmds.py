@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.common import console, err_console, exits_cleanly, load_settings, print_json, styled_status
+from cli.status_cmds import status_with_warnings
 from jobqueue.connect import connect_settings, resolve_url
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import TIMEFRAME_EXAMPLES, RunConfig, build_config
@@ -62,6 +63,15 @@ def run(
     min_class_share: Annotated[
         float | None, typer.Option("--min-class-share", help="Fail when a label class is rarer in train.")
     ] = None,
+    min_split_rows: Annotated[
+        int | None, typer.Option("--min-split-rows", help="Fewest rows each split should hold.")
+    ] = None,
+    min_class_rows: Annotated[
+        int | None, typer.Option("--min-class-rows", help="Fewest rows per label class in each split.")
+    ] = None,
+    min_rows_severity: Annotated[
+        str | None, typer.Option("--min-rows-severity", help="warn (default) or fail below those minimums.")
+    ] = None,
     max_gap: Annotated[
         str | None,
         typer.Option("--max-gap", help="Longer without bars is a break labels never cross: auto, none, 2h."),
@@ -91,6 +101,7 @@ def run(
     settings = load_settings()
     cfg = build_config(
         config,
+        defaults=settings.run_defaults(),
         symbols=symbols,
         data_source=data_source,
         timeframe=timeframe,
@@ -100,6 +111,9 @@ def run(
         session_tz=session_tz,
         label_threshold=label_threshold,
         min_class_share=min_class_share,
+        min_split_rows=min_split_rows,
+        min_class_rows=min_class_rows,
+        min_rows_severity=min_rows_severity,
         max_gap=max_gap,
         bad_ticks=bad_ticks,
         partial_bars=partial_bars,
@@ -240,8 +254,13 @@ def status(
         table.add_column(name)
     for r in runs:
         done, total = progress(r)
+        warned = sum(len(sym.warnings) for sym in r.symbols.values())
         table.add_row(
-            r.run_id, r.status, f"{done}/{total}", escape(r.data_source), escape(",".join(r.symbols))
+            r.run_id,
+            status_with_warnings(r.status, warned),
+            f"{done}/{total}",
+            escape(r.data_source),
+            escape(",".join(r.symbols)),
         )
     console.print(table)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.common import console, exits_cleanly, load_settings
-from jobqueue.connect import connect, connect_settings
+from jobqueue.connect import connect, connect_settings, redacted
 from jobqueue.names import DEFAULT_QUEUES
 from stack.embedded_redis import EmbeddedRedis
 from stack.supervisor import Supervisor, stack_services
@@ -57,13 +57,15 @@ def up(
 def _banner(settings: Settings, url: str, embedded: bool, workers: int, *, ui: bool) -> None:
     where = f"embedded, data in {settings.redis_dir}" if embedded else "from REDIS_URL"
     web = f"  web UI       http://{settings.ui_host}:{settings.ui_port}\n" if ui else ""
+    shown = redacted(url)
+    rq_url = url if shown == url else '"$REDIS_URL"'  # a password is never printed
     console.print(
         f"[bold]pipeline up[/]: daemon + {workers} worker(s){' + web UI' if ui else ''}\n"
         f"{web}"
         f"  data folder  {settings.data_dir}\n"
         f"  drop files   {settings.raw_dir}\n"
-        f"  redis        {url} ({where})\n"
-        f"  watch        pipeline files  ·  pipeline jobs  ·  rq info -u {url} --interval 1\n"
+        f"  redis        {shown} ({where})\n"
+        f"  watch        pipeline files  ·  pipeline jobs  ·  rq info -u {rq_url} --interval 1\n"
         f"  stop         Ctrl-C (twice to stop without waiting for running jobs)",
         highlight=False,
         soft_wrap=True,

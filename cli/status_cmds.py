@@ -60,7 +60,7 @@ def files(
         raise UsageError(f"unknown status {unknown[0]!r}; use one of {known}")
     current = not history
     if as_json:
-        ledger = Ledger(settings.ledger_path)
+        ledger = Ledger(settings)
         print_json({"files": [r.to_json() for r in ledger.files(source, status or None, current=current)]})
         return
     listing = file_listing(

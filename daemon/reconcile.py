@@ -70,7 +70,7 @@ class Reconciler:
         if refresh_sources:
             self.sources.refresh()
         by_path: dict[str, list[LedgerRow]] = defaultdict(list)
-        for row in Ledger(self.settings.ledger_path).reconcile_rows():
+        for row in Ledger(self.settings).reconcile_rows():
             by_path[row.path].append(row)
         tally, young = Tally(), []
         todo: list[Candidate] = []
@@ -176,7 +176,7 @@ class Reconciler:
             " see `pipeline jobs`); drop the file again to retry"
         )
         log.warning("reconcile.job_failed", path=str(c.path), job=job_id, job_status=job_status)
-        Ledger(self.settings.ledger_path).set_status(
+        Ledger(self.settings).set_status(
             c.source_id, str(c.path), c.sha256, FileStatus.PENDING, reason=reason
         )
 

@@ -17,6 +17,7 @@ import redis
 
 from daemon.events import Debouncer, OverflowDetector
 from daemon.hashing import HashCache
+from daemon.leader import Leadership, lease_for
 from daemon.notify import notify, watchdog_interval_s
 from daemon.observers import ObserverSet
 from daemon.reconcile import Reconciler
@@ -24,7 +25,7 @@ from daemon.sources import Repository, SourceMap
 from daemon.submit import Submitter, Tally
 from daemon.tracker import Ready, StabilityTracker
 from jobqueue.connect import connect_settings
-from trading_pipeline.errors import QueueUnavailableError
+from trading_pipeline.errors import DaemonLockLost, QueueUnavailableError
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
@@ -58,7 +59,7 @@ class Daemon:
         self, settings: Settings, connection: redis.Redis, *, repository: Repository | None = None
     ) -> None:
         settings.ensure_dirs()
-        Ledger(settings.ledger_path)  # create the tables if this is the first process
+        Ledger(settings)  # create the tables if this is the first process
         self.settings = settings
         self.sources = SourceMap(settings, repository)
         self.hashes = HashCache()
@@ -185,7 +186,7 @@ class Daemon:
 def run_once(settings: Settings, connection: redis.Redis, *, repository: Repository | None = None) -> Tally:
     """One reconcile with no observers (cron, tests); files still being written are waited for."""
     settings.ensure_dirs()
-    Ledger(settings.ledger_path)  # create the tables if this is the first process
+    Ledger(settings)  # create the tables if this is the first process
     sources = SourceMap(settings, repository)
     hashes = HashCache()
     tracker = StabilityTracker(settings.quiet_period_s)
@@ -202,23 +203,79 @@ def run_once(settings: Settings, connection: redis.Redis, *, repository: Reposit
     return tally
 
 
-def serve(settings: Settings, connection: redis.Redis, *, repository: Repository | None = None) -> Daemon:
-    """Run the daemon in this (main) thread until SIGTERM/SIGINT; SIGHUP asks for a reconcile now."""
+def serve(
+    settings: Settings, connection: redis.Redis, *, repository: Repository | None = None
+) -> Daemon | None:
+    """Run the daemon in this (main) thread until SIGTERM/SIGINT; SIGHUP asks for a reconcile now.
+
+    First the data folder's daemon lock (``daemon.leader``): while another daemon holds it, this one
+    waits as a standby (telling systemd it is up, and pinging its watchdog). Returns None when stopped
+    as a standby; raises ``DaemonLockLost`` when the lock was lost while running."""
     import signal
 
-    daemon = Daemon(settings, connection, repository=repository)
+    stopped = threading.Event()
+    lost = threading.Event()
+    current: list[Daemon] = []
+
+    def stop(*_: object) -> None:
+        stopped.set()
+        for running in current:
+            running.stop()
+
+    def rescan(*_: object) -> None:
+        for running in current:
+            running.request_reconcile()
+
+    def lock_lost() -> None:
+        lost.set()
+        stop()
+
     handlers = {
-        signal.SIGTERM: lambda *_: daemon.stop(),
-        signal.SIGINT: lambda *_: daemon.stop(),
-        signal.SIGHUP: lambda *_: daemon.request_reconcile(),
+        signal.SIGTERM: stop,
+        signal.SIGINT: stop,
+        signal.SIGHUP: rescan,
     }
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    leadership = Leadership(lease_for(settings, connection))
     try:
-        daemon.start()
-        log.info("started", roots=[str(r) for r in daemon.sources.roots()], quiet_s=settings.quiet_period_s)
-        daemon.run()
+        if not leadership.wait(stopped, on_wait=_standby_ping()):
+            return None
+        daemon = Daemon(settings, connection, repository=repository)
+        current.append(daemon)
+        if stopped.is_set():
+            daemon.stop()
+        leadership.keep(lock_lost)
+        try:
+            daemon.start()
+            log.info(
+                "started", roots=[str(r) for r in daemon.sources.roots()], quiet_s=settings.quiet_period_s
+            )
+            daemon.run()
+        finally:
+            daemon.close()
     finally:
-        daemon.close()
+        leadership.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if lost.is_set():
+        raise DaemonLockLost(
+            "the daemon lock for this data folder was lost (database or Redis connection gone); exiting so"
+            " that a restart comes back as a standby"
+        )
     return daemon
+
+
+def _standby_ping() -> Callable[[str | None], None]:
+    """A standby is a healthy service: READY once (so systemd's start does not time out), a status
+    line naming the holder, and watchdog pings."""
+    announced: list[bool] = []
+
+    def ping(holder: str | None) -> None:
+        if not announced:
+            announced.append(True)
+            notify("READY=1")
+        notify(f"STATUS=standby: the daemon lock is held by {holder or 'nobody (taking it)'}")
+        if watchdog_interval_s() is not None:
+            notify("WATCHDOG=1")
+
+    return ping

@@ -123,7 +123,7 @@ class Submitter:
             size, mtime = st.st_size, st.st_mtime
         except OSError:
             size, mtime = 0, 0.0
-        changed = Ledger(self.settings.ledger_path).record_refusal(
+        changed = Ledger(self.settings).record_refusal(
             source_id, str(path), refusal.status, refusal.reason, size=size, mtime=mtime
         )
         if tally is not None:
@@ -145,7 +145,7 @@ class Submitter:
                 )
                 for c in candidates
             ]
-            before = Ledger(self.settings.ledger_path).record_queued(seen)
+            before = Ledger(self.settings).record_queued(seen)
             todo = [c for c, status in zip(candidates, before, strict=True) if _needs_work(status)]
             for c, status in zip(candidates, before, strict=True):
                 if not _needs_work(status):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
 from trading_pipeline.errors import QueueUnavailableError
 from trading_pipeline.settings import Settings
+from trading_pipeline.urls import redacted
 
 __all__ = ["URL_FILE", "connect", "connect_settings", "redacted", "resolve_url", "url_file"]
 
@@ -35,17 +35,6 @@ def resolve_url(settings: Settings) -> str | None:
     except OSError:
         return None
     return url or None
-
-
-def redacted(url: str) -> str:
-    """The URL with any password replaced, fit for logs, tables and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 def connect(url: str, *, check: bool = True, timeout_s: float | None = None) -> redis.Redis:

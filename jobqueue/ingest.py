@@ -6,8 +6,10 @@ options as a dict), never data frames.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from rq import Queue, Retry
@@ -19,7 +21,15 @@ from jobqueue.names import ACTIVE_JOB_STATES, INGEST_JOB, INGEST_QUEUE, SERIALIZ
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.settings import Settings
 
-__all__ = ["IngestRequest", "enqueue_ingest", "enqueue_ingest_many", "ingest_queue", "retry_policy"]
+__all__ = [
+    "IngestRequest",
+    "enqueue_ingest",
+    "enqueue_ingest_many",
+    "ingest_queue",
+    "job_arguments",
+    "local_arguments",
+    "retry_policy",
+]
 
 
 def ingest_queue(connection: redis.Redis, settings: Settings) -> Queue:
@@ -101,7 +111,7 @@ def _enqueue_locked(
     datas = [
         Queue.prepare_data(
             INGEST_JOB,
-            kwargs={"path": r.path, "sha256": r.sha256, "options": r.options.to_json()},
+            kwargs=job_arguments(settings, r),
             job_id=r.job_id,
             result_ttl=settings.result_ttl_s,
             failure_ttl=settings.failure_ttl_s,
@@ -114,6 +124,29 @@ def _enqueue_locked(
     if datas:
         ingest_queue(connection, settings).enqueue_many(datas)
     return set(to_enqueue)
+
+
+def job_arguments(settings: Settings, request: IngestRequest) -> dict[str, Any]:
+    """The job's kwargs: paths relative to the data folder when inside it, so a worker on a host that
+    mounts the shared folder elsewhere finds the same file (``local_arguments`` reads them back)."""
+    options = request.options.to_json()
+    for key in PATH_OPTIONS:
+        if options.get(key):
+            options[key] = settings.stored_path(options[key])
+    return {"path": settings.stored_path(request.path), "sha256": request.sha256, "options": options}
+
+
+def local_arguments(settings: Settings, path: str, options: dict[str, Any]) -> tuple[str, IngestOptions]:
+    """A job's path and options as this host sees them (absolute, under this host's data folder)."""
+    local = dict(options)
+    for key in PATH_OPTIONS:
+        if local.get(key):
+            local[key] = settings.local_path(str(local[key]))
+    return os.path.abspath(settings.local_path(path)), IngestOptions.from_json(local)  # noqa: PTH100
+
+
+PATH_OPTIONS = ("root", "layout_path")
+"""Options that name a file or folder, stored like the job's path."""
 
 
 def _delete_stale(connection: redis.Redis, job_id: str) -> None:

@@ -162,7 +162,7 @@ def make_settings(data_dir: Path, redis_url: str, **overrides: Any) -> Settings:
 
 
 def ledger_rows(settings: Settings) -> list[FileRecord]:
-    return Ledger(settings.ledger_path).files()
+    return Ledger(settings).files()
 
 
 def parquet_rows(settings: Settings) -> dict[str, int]:
@@ -244,8 +244,10 @@ def queued_jobs(connection: redis.Redis) -> list[Job]:
     return jobs
 
 
-def job_paths(connection: redis.Redis) -> list[str]:
-    return sorted(str(job.kwargs["path"]) for job in queued_jobs(connection))
+def job_paths(connection: redis.Redis, settings: Settings) -> list[str]:
+    """The files the queued ingest jobs name, as paths under ``settings``' data folder (jobs store
+    them relative to it)."""
+    return sorted(settings.local_path(str(job.kwargs["path"])) for job in queued_jobs(connection))
 
 
 def enqueue(

@@ -78,7 +78,7 @@ class Harness:
             {}, data_dir=data_dir or tmp_path / "data", redis_url=self.redis.url
         )
         self.settings.ensure_dirs()
-        Ledger(self.settings.ledger_path)
+        Ledger(self.settings)
         self.logs = tmp_path / "logs"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_") and k != "REDIS_URL"}
         self.env.update(
@@ -144,7 +144,7 @@ class Harness:
     # --- waiting and checking ----------------------------------------------------------------------
     def current(self) -> dict[str, FileRecord]:
         """Each path's current version (its newest ledger row)."""
-        return {r.path: r for r in Ledger(self.settings.ledger_path).files(current=True)}
+        return {r.path: r for r in Ledger(self.settings).files(current=True)}
 
     def wait_settled(self, timeout_s: float = SCENARIO_TIMEOUT_S) -> None:
         def settled() -> bool:
@@ -186,7 +186,7 @@ class Harness:
                 outcome.rejected += 1
             else:
                 outcome.other[str(status)] = outcome.other.get(str(status), 0) + 1
-        all_rows = Ledger(self.settings.ledger_path).files()
+        all_rows = Ledger(self.settings).files()
         assert not [r for r in all_rows if r.status == FileStatus.INGESTING], "a row stuck in ingesting"
         stored = self._stored_rows()
         wanted = {
@@ -219,7 +219,7 @@ def wait_rows(harness: Harness, count: int, statuses: set[str], timeout_s: float
     """Until at least ``count`` ledger rows are in one of ``statuses`` (a point in the middle of a burst)."""
 
     def reached() -> bool:
-        return sum(1 for r in Ledger(harness.settings.ledger_path).files() if r.status in statuses) >= count
+        return sum(1 for r in Ledger(harness.settings).files() if r.status in statuses) >= count
 
     wait_for(reached, timeout_s=timeout_s, interval_s=0.05, what=f"{count} rows in {statuses}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import redis
 
 from testkit import ThrowawayRedis
+from testkit.postgres import PostgresUnavailable, ThrowawayPostgres
 from trading_pipeline.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,46 @@ def conn(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[ThrowawayPostgres]:
+    """A private PostgreSQL server on a free port in a temp folder, for this test session.
+
+    Skips only when no server binary exists; a server that fails to start fails the test with its log.
+    """
+    try:
+        server = ThrowawayPostgres()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        server.start()
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        log = server.log_path.read_text() if server.log_path.exists() else ""
+        server.stop()
+        detail = getattr(exc, "stderr", b"") or b""
+        pytest.fail(f"could not start PostgreSQL: {detail.decode(errors='replace')}\n{log}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Each state test runs twice: SQLite in the data folder (None), and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    server: ThrowawayPostgres = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+@pytest.fixture
+def db_settings(data_dir: Path, database_url: str | None) -> Settings:
+    """``settings`` on either backend (see ``database_url``)."""
+    value = Settings.from_env({}, data_dir=data_dir, database_url=database_url)
+    value.ensure_dirs()
+    return value
 
 
 @pytest.fixture

@@ -12,10 +12,12 @@ from typing import Any, ClassVar
 __all__ = [
     "ConfigError",
     "ConflictingBarsError",
+    "DaemonLockLost",
     "FileRefusedError",
     "FuturesError",
     "IngestError",
     "LimitError",
+    "MountMissingError",
     "PipelineError",
     "QueueUnavailableError",
     "RunError",
@@ -108,6 +110,14 @@ class FuturesError(PipelineError):
 
 class StoreError(PipelineError):
     """The processed store or ledger could not be written or read."""
+
+
+class DaemonLockLost(PipelineError):
+    """The running daemon lost its data folder's lock: it stops so that exactly one daemon runs."""
+
+
+class MountMissingError(StoreError):
+    """A job names a file in the shared data folder that this host does not see (share not mounted)."""
 
 
 class SourceError(PipelineError):

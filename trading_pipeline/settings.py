@@ -8,10 +8,11 @@ accepted because that is the name RQ users and hosting platforms already export.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator
@@ -26,6 +27,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PIPELINE_", extra="ignore", frozen=True)
 
     data_dir: Path = Field(default=Path("data"), description="Root of everything on disk.")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:password@host/db for the ledger and the source registry (several"
+        " hosts); unset means SQLite files in data/state (one host).",
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("PIPELINE_REDIS_URL", "REDIS_URL"),
@@ -85,6 +91,25 @@ class Settings(BaseSettings):
     run_threads: int = Field(
         default=0, ge=0, description="Symbols an --inline run works on at once; 0 = one per CPU core."
     )
+    run_batch_rows: int = Field(
+        default=1 << 20,
+        ge=1,
+        description="Rows `load` and `clean` hold at a time when a run resamples (--timeframe).",
+    )
+    # Each None: the run config's own default; a run's TOML file and flags override these.
+    run_min_split_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Default min_split_rows of a run: rows each split should hold.",
+    )
+    run_min_class_rows: int | None = Field(
+        default=None,
+        ge=0,
+        description="Default min_class_rows of a run: rows per label class and split.",
+    )
+    run_min_rows_severity: Literal["warn", "fail"] | None = Field(
+        default=None, description="Default min_rows_severity of a research run: warn or fail."
+    )
     # Upload sessions
     session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
     # UI
@@ -123,6 +148,15 @@ class Settings(BaseSettings):
                 cls._known_zone(str(zone_name))
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "use a postgresql://user:password@host:port/dbname URL (or leave it unset for SQLite)"
+            )
+        return value or None
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -145,6 +179,14 @@ class Settings(BaseSettings):
         values.update(overrides)
         return cls.model_validate(values)
 
+    def run_defaults(self) -> dict[str, Any]:
+        """Run config values set here (unset ones are left to the run config's defaults)."""
+        return {
+            "min_split_rows": self.run_min_split_rows,
+            "min_class_rows": self.run_min_class_rows,
+            "min_rows_severity": self.run_min_rows_severity,
+        }
+
     # Layout of the data folder. Every process derives paths from here, never by hand.
     @cached_property
     def raw_dir(self) -> Path:
@@ -165,6 +207,26 @@ class Settings(BaseSettings):
     @cached_property
     def ledger_path(self) -> Path:
         return self.state_dir / "ledger.sqlite3"
+
+    @cached_property
+    def registry_path(self) -> Path:
+        return self.state_dir / "sources.sqlite3"
+
+    def database_for(self, sqlite_file: Path) -> Path | str:
+        """Where a store's tables live: the PostgreSQL URL when one is set, else its SQLite file."""
+        return self.database_url or sqlite_file
+
+    def stored_path(self, path: str | Path) -> str:
+        """``path`` as stored in ledger rows and job arguments: relative to the data folder when inside
+        it, so hosts that mount the shared folder at different places name the same file the same way;
+        absolute when outside (a folder source elsewhere must be mounted at one path on every host)."""
+        text = str(path)
+        prefix = f"{self.data_dir}{os.sep}"
+        return text[len(prefix) :] if text.startswith(prefix) else text
+
+    def local_path(self, stored: str) -> str:
+        """A stored path as this host sees it: relative ones are under this host's data folder."""
+        return stored if not stored or Path(stored).is_absolute() else str(self.data_dir / stored)
 
     @cached_property
     def runs_dir(self) -> Path:

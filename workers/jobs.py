@@ -5,6 +5,9 @@ JSON-friendly (RQ's JSONSerializer, no pickle).
 Failure policy of ``ingest_job``:
 * bad data is not an error: the DataIngestor returns a rejected report, the ledger records it, and the
   job *finishes* (its result says ``rejected``). Retrying would reject again.
+* a file this host cannot see because the shared data folder is not mounted here (its folder is
+  missing, not just the file) fails with ``MountMissingError`` and is retried; its row is not marked
+  vanished: the file is not lost, this host is just blind to it.
 * a file that vanished, was replaced, may not be read or is no regular file (a FIFO swapped in) gets
   its final status on its ledger row (``vanished``, ``unreadable``, ``ignored``) and the job finishes:
   the daemon enqueues new content under its own job id, and the same bytes back again reopen the row.
@@ -29,8 +32,15 @@ from typing import Any
 from rq import get_current_job
 from rq.job import Job
 
+from jobqueue.ingest import local_arguments
 from trading_pipeline.durable import file_sha256
-from trading_pipeline.errors import FileRefusedError, IngestError, PipelineError, StoreError
+from trading_pipeline.errors import (
+    FileRefusedError,
+    IngestError,
+    MountMissingError,
+    PipelineError,
+    StoreError,
+)
 from trading_pipeline.ingest.ingestor import DataIngestor, refusal_report
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger
@@ -56,13 +66,13 @@ def _settings() -> Settings:
 
 
 @functools.cache
-def _ledger(path: Path) -> Ledger:
-    return Ledger(path)  # holds only its path; creating it runs the schema script, so do it once
+def _ledger() -> Ledger:
+    return Ledger(_settings())  # holds only where the tables are; opening it migrates, so do it once
 
 
 def prime() -> None:
     """Called by the worker parent before forking: settings and ledger ready in every horse."""
-    _ledger(_settings().ledger_path)
+    _ledger()
 
 
 def ingest_job(path: str, sha256: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -79,11 +89,10 @@ def run_ingest(
 ) -> dict[str, Any]:
     """``ingest_job``'s body; ``progress_class`` replaces the progress callback (tests pause in it)."""
     settings = _settings()
-    path = os.path.abspath(path)  # noqa: PTH100 - like the DataIngestor: absolute, symlinks kept
-    opts = IngestOptions.from_json(options)
+    path, opts = local_arguments(settings, path, options)  # absolute on this host, symlinks kept
     make_progress = progress_class or MetaProgress
     result = _ingest_file(settings, path, sha256, opts, make_progress)
-    twins = _ledger(settings.ledger_path).twins(opts.source_id, sha256, path)
+    twins = _ledger().twins(opts.source_id, sha256, path)
     if twins:
         done = [_ingest_file(settings, twin, sha256, opts, make_progress) for twin in twins]
         result["twins"] = [{"path": r.get("path"), "status": r.get("status")} for r in done]
@@ -94,7 +103,7 @@ def _ingest_file(
     settings: Settings, path: str, sha256: str, opts: IngestOptions, make_progress: type[MetaProgress]
 ) -> dict[str, Any]:
     job = get_current_job()
-    ledger = _ledger(settings.ledger_path)
+    ledger = _ledger()
     source = opts.source_id
     done = ledger.get(source, path, sha256)
     if done is not None and done.status in FILE_FINAL:
@@ -102,6 +111,10 @@ def _ingest_file(
         return {**(done.report or {"path": path, "status": done.status}), "rerun": True}
     gone = _content_problem(Path(path), sha256, opts.root)
     if gone is not None:
+        unmounted = _mount_missing(settings, path, opts)
+        if unmounted is not None:
+            _mark_retry(ledger, source, path, sha256, job, unmounted)
+            raise unmounted
         return _record_gone(ledger, path, sha256, opts, gone)
     if done is None:  # enqueued by something other than the daemon: give the file its row first
         stat = Path(path).stat()
@@ -115,6 +128,9 @@ def _ingest_file(
         job_id=job.id if job else None,
         reason=_where(job),
         count_attempt=True,
+        # Most of a small file's job time was this fsync; the report's commit right after is durable
+        # and settles the row, and a crash in between leaves it queued for the retry or reconcile.
+        durable=False,
     )
     progress("ingesting", 0.0)
     try:
@@ -134,6 +150,22 @@ def _ingest_file(
         )
     progress("done", 100.0)
     return report.to_json()
+
+
+def _mount_missing(settings: Settings, path: str, opts: IngestOptions) -> MountMissingError | None:
+    """A file that is not there because this host does not see the shared folder (the share is not
+    mounted, or mounted elsewhere than PIPELINE_DATA_DIR says) is not lost: fail the job (its retries may
+    land on a host that sees it, and the daemon re-queues it later) and leave the row as it is."""
+    if Path(path).exists():
+        return None
+    needed = [settings.raw_dir] + ([Path(opts.root)] if opts.root else [])
+    missing = [folder for folder in needed if not folder.is_dir()]
+    if not missing:
+        return None
+    return MountMissingError(
+        f"mount missing: {path} is not visible on host {socket.gethostname()} because {missing[0]} does"
+        f" not exist; mount the shared data folder at PIPELINE_DATA_DIR={settings.data_dir}"
+    )
 
 
 def _content_problem(path: Path, sha256: str, root: str | None) -> Refusal | None:
@@ -227,11 +259,11 @@ def record_horse_death(job: Job, text: str, *, out_of_memory: bool = False) -> N
     kwargs = job.kwargs
     if not isinstance(kwargs.get("options"), dict) or "sha256" not in kwargs:
         return  # not an ingest job
-    path, sha256 = os.path.abspath(str(kwargs["path"])), str(kwargs["sha256"])  # noqa: PTH100
-    source = IngestOptions.from_json(kwargs["options"]).source_id
+    path, options = local_arguments(_settings(), str(kwargs["path"]), kwargs["options"])
+    sha256, source = str(kwargs["sha256"]), options.source_id
     if out_of_memory:
         job.retries_left = 0  # RQ's failure handling reads it next, on this same object
-    ledger = _ledger(_settings().ledger_path)
+    ledger = _ledger()
     row = ledger.get(source, path, sha256)
     if row is None or row.status in FILE_FINAL:  # a death after the result was recorded
         return

@@ -107,7 +107,8 @@ def warm_up() -> None:
 
     try:
         with tempfile.TemporaryDirectory(prefix="pipeline-warm-up-") as tmp:
-            settings = Settings.from_env({}, data_dir=Path(tmp))
+            # database_url=None: the throwaway ledger must not land in a configured PostgreSQL.
+            settings = Settings.from_env({}, data_dir=Path(tmp), database_url=None)
             settings.raw_dir.mkdir(parents=True)
             path = settings.raw_dir / "WARM_1m.csv"
             path.write_text(_warm_up_csv(50))

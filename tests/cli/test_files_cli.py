@@ -21,7 +21,7 @@ Files = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def ledger(settings: Settings) -> Ledger:
     """60 files: every third rejected, with a reason full of terminal markup from a CSV header."""
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger(settings)
     start = datetime(2024, 1, 2, tzinfo=UTC)
     for i in range(60):
         status = "rejected" if i % 3 == 0 else "ingested"

@@ -32,7 +32,7 @@ def test_files_dropped_while_stopped_are_picked_up_at_start(wsettings, conn, sta
         (wsettings.raw_dir / f"OLD{i}.csv").write_bytes(csv_bytes(seed=i))
     time.sleep(wsettings.quiet_period_s)
     start_daemon(wsettings)
-    assert len(job_paths(conn)) == 5  # the first reconcile is done before the daemon reports ready
+    assert len(job_paths(conn, wsettings)) == 5  # the first reconcile is done before the daemon reports ready
     assert {r.status for r in ledger_rows(wsettings)} == {"queued"}
 
 
@@ -56,7 +56,7 @@ def test_final_rows_are_left_alone(wsettings, conn):
     first = run_once(wsettings, conn)
     assert len(first.enqueued) == 1
     (row,) = ledger_rows(wsettings)
-    Ledger(wsettings.ledger_path).set_status("default", row.path, row.sha256, "ingested")
+    Ledger(wsettings).set_status("default", row.path, row.sha256, "ingested")
     conn.flushall()
     again = run_once(wsettings, conn)
     assert again.enqueued == [] and queued_jobs(conn) == []
@@ -72,7 +72,7 @@ def test_inotify_overflow_triggers_a_reconcile(wsettings, conn, start_daemon):
     logging.getLogger("watchdog.observers.inotify_c").warning(
         "Inotify queue overflowed; filesystem events were lost"
     )
-    wait_for(lambda: job_paths(conn) == [str(wsettings.raw_dir / "LOST.csv")])
+    wait_for(lambda: job_paths(conn, wsettings) == [str(wsettings.raw_dir / "LOST.csv")])
 
 
 def test_flushed_redis_is_rebuilt_by_the_periodic_reconcile(data_dir, redis_url, conn, start_daemon):
@@ -106,7 +106,7 @@ def test_row_left_pending_by_a_crash_is_enqueued(wsettings, conn):
     path.write_bytes(csv_bytes())
     st = path.stat()
     sha = file_sha256(path)
-    Ledger(wsettings.ledger_path).record_seen("default", str(path), sha, st.st_size, st.st_mtime)
+    Ledger(wsettings).record_seen("default", str(path), sha, st.st_size, st.st_mtime)
     time.sleep(wsettings.quiet_period_s)
     assert len(run_once(wsettings, conn).enqueued) == 1
     assert [r.status for r in ledger_rows(wsettings)] == ["queued"]
@@ -118,7 +118,7 @@ def test_polling_observer_mode(data_dir, redis_url, conn, start_daemon):
     running = start_daemon(settings)
     assert running.daemon.observers.is_polling(settings.raw_dir)
     shutil.copyfile(_write(data_dir / "src.csv", csv_bytes(seed=1)), settings.raw_dir / "COPY.csv")
-    wait_for(lambda: job_paths(conn) == [str(settings.raw_dir / "COPY.csv")])
+    wait_for(lambda: job_paths(conn, settings) == [str(settings.raw_dir / "COPY.csv")])
     data = csv_bytes(rows=300, seed=2)
     with (settings.raw_dir / "SLOW.csv").open("wb") as fh:
         for i in range(0, len(data), len(data) // 10 + 1):
@@ -192,12 +192,12 @@ def test_row_left_working_by_a_failed_job_becomes_pending(wsettings, conn):
     time.sleep(wsettings.quiet_period_s)
     (job_id,) = run_once(wsettings, conn).enqueued
     (row,) = ledger_rows(wsettings)
-    Ledger(wsettings.ledger_path).set_status("default", row.path, row.sha256, "ingesting")
+    Ledger(wsettings).set_status("default", row.path, row.sha256, "ingesting")
     job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
     job.set_status(JobStatus.FAILED)
     conn.lrem("rq:queue:ingest", 0, job_id)
     assert run_once(wsettings, conn).enqueued == []  # not re-run in a loop
     (row,) = ledger_rows(wsettings)
     assert row.status == "pending"
-    record = Ledger(wsettings.ledger_path).get("default", row.path, row.sha256)
+    record = Ledger(wsettings).get("default", row.path, row.sha256)
     assert record is not None and "failed" in record.reason

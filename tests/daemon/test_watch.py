@@ -21,7 +21,7 @@ def test_copy_is_enqueued_once_with_its_source_and_hash(tmp_path, wsettings, con
     src = write_bars_csv(tmp_path / "MES_1m.csv", make_bars(50))
     shutil.copy(src, wsettings.raw_dir / "MES_1m.csv")
     target = str((wsettings.raw_dir / "MES_1m.csv").resolve())
-    wait_for(lambda: job_paths(conn) == [target])
+    wait_for(lambda: job_paths(conn, wsettings) == [target])
     (job,) = queued_jobs(conn)
     (row,) = ledger_rows(wsettings)
     assert (row.source_id, row.path, row.status) == ("default", target, "queued")
@@ -38,7 +38,7 @@ def test_rename_from_part_is_enqueued_and_the_part_file_never(wsettings, conn, s
     time.sleep(0.5)  # longer than the quiet period: the .part file must still not be enqueued
     assert queued_jobs(conn) == []
     part.rename(wsettings.raw_dir / "MGC_1m.csv")
-    wait_for(lambda: job_paths(conn) == [str(wsettings.raw_dir / "MGC_1m.csv")])
+    wait_for(lambda: job_paths(conn, wsettings) == [str(wsettings.raw_dir / "MGC_1m.csv")])
 
 
 def test_move_in_from_elsewhere_on_the_same_disk(tmp_path, wsettings, conn, start_daemon):
@@ -46,7 +46,7 @@ def test_move_in_from_elsewhere_on_the_same_disk(tmp_path, wsettings, conn, star
     start_daemon(wsettings)
     src = write_bars_csv(wsettings.data_dir / "staging.csv", make_bars(50))
     src.rename(wsettings.raw_dir / "ES_1m.csv")
-    wait_for(lambda: job_paths(conn) == [str(wsettings.raw_dir / "ES_1m.csv")])
+    wait_for(lambda: job_paths(conn, wsettings) == [str(wsettings.raw_dir / "ES_1m.csv")])
 
 
 def test_slow_writer_is_enqueued_once_after_it_finishes(wsettings, conn, start_daemon):
@@ -99,7 +99,7 @@ def test_burst_of_500_files_is_enqueued_exactly_once_each(tmp_path, wsettings, c
         t.join()
     wait_for(lambda: len(queued_jobs(conn)) >= 500, timeout_s=60)
     time.sleep(0.5)
-    paths = job_paths(conn)
+    paths = job_paths(conn, wsettings)
     assert len(paths) == 500 == len(set(paths))
     rows = ledger_rows(wsettings)
     assert len(rows) == 500 and {r.status for r in rows} == {"queued"}
@@ -180,5 +180,8 @@ def test_a_layout_toml_beside_the_files_goes_with_their_jobs(wsettings, conn, st
     (wsettings.raw_dir / "NQ_1m.csv").write_bytes(csv_bytes(seed=3))
     wait_for(lambda: len(queued_jobs(conn)) == 2)
     options = {os.path.basename(job.kwargs["path"]): job.kwargs["options"] for job in queued_jobs(conn)}
-    assert options["ES_1m.csv"]["layout_path"] == str((folder / "layout.toml").resolve())
+    assert options["ES_1m.csv"]["layout_path"] == "raw/broker/layout.toml"  # relative to the data folder
+    assert wsettings.local_path(options["ES_1m.csv"]["layout_path"]) == str(
+        (folder / "layout.toml").resolve()
+    )
     assert options["NQ_1m.csv"]["layout_path"] is None

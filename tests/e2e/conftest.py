@@ -47,7 +47,7 @@ class Stack:
         return new
 
     def ledger(self) -> list[FileRecord]:
-        return Ledger(self.settings.ledger_path).files()
+        return Ledger(self.settings).files()
 
     def wait_final(self, count: int, timeout_s: float = 120.0) -> list[FileRecord]:
         """Wait until ``count`` ledger rows exist and all of them are final."""

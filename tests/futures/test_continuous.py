@@ -169,7 +169,7 @@ def test_cli_build_is_byte_identical_and_recorded_in_the_ledger(tmp_path: Path) 
     log = json.loads(outputs[0][1])
     assert [c["contract"] for c in log["contracts"]] == ["MESH25", "MESM25", "MESU25"]
     assert all(len(c["input_files"]) == 1 for c in log["contracts"])
-    builds = Ledger(Settings(data_dir=data).ledger_path).builds("continuous", "MES")
+    builds = Ledger(Settings(data_dir=data)).builds("continuous", "MES")
     assert len(builds) == 2 and builds[0].log_sha256 == builds[1].log_sha256
 
 

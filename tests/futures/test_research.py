@@ -53,7 +53,7 @@ def _run(data: Path, **flags: object):  # type: ignore[no-untyped-def]
 def test_continuous_run_records_the_roll_log_and_the_cme_time_basis(built: Path) -> None:
     settings, record = _run(built, symbols="MES", continuous=True, horizons="4,16")
     assert record.status == "succeeded", record.failure
-    build = Ledger(settings.ledger_path).builds("continuous", "MES")[-1]
+    build = Ledger(settings).builds("continuous", "MES")[-1]
     inputs = {(i.path, i.sha256) for i in record.symbols["MES"].inputs}
     assert (build.log, build.log_sha256) in inputs
     assert record.time_basis["calendar"] == "cme"

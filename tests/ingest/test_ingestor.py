@@ -52,7 +52,7 @@ class TestStore:
     ) -> None:
         """The ledger row says ingested, with the symbol, rows, time range and the Parquet path."""
         report = ingestor.ingest(bars_csv(tmp_path / "MES_1m.csv"), CHICAGO)
-        ledger = Ledger(settings.ledger_path)
+        ledger = Ledger(settings)
         (record,) = ledger.files()
         assert (record.status, record.symbols, record.rows) == ("ingested", ["MES"], 30)
         assert [o.output for o in ledger.outputs("default")] == [report.symbols["MES"].output]
@@ -113,7 +113,7 @@ class TestStore:
         with pytest.raises(StoreError, match="No space left"):
             ingestor.ingest(tmp_path / "two.csv", CHICAGO)
         assert parquet_files(settings) == []
-        assert Ledger(settings.ledger_path).files() == []
+        assert Ledger(settings).files() == []
 
 
 class TestDuplicatesAndVersions:
@@ -130,7 +130,7 @@ class TestDuplicatesAndVersions:
         assert report.status == "duplicate"
         assert report.duplicate_of == str(first)
         assert len(parquet_files(settings)) == 1
-        statuses = {r.path: r.status for r in Ledger(settings.ledger_path).files()}
+        statuses = {r.path: r.status for r in Ledger(settings).files()}
         assert statuses == {str(first): "ingested", str(copy): "duplicate"}
 
     def test_big_files_hashed_beside_the_read_are_still_recognised_as_duplicates(
@@ -154,7 +154,7 @@ class TestDuplicatesAndVersions:
         path = bars_csv(tmp_path / "MES_1m.csv")
         ingestor.ingest(path, CHICAGO)
         assert ingestor.ingest(path, CHICAGO).status == "duplicate"
-        (record,) = Ledger(settings.ledger_path).files()
+        (record,) = Ledger(settings).files()
         assert record.status == "ingested"
         assert len(parquet_files(settings)) == 1
 
@@ -169,7 +169,7 @@ class TestDuplicatesAndVersions:
         assert new.status == "ingested"
         assert parquet_files(settings) == [Path(new.symbols["MES"].output or "")]
         assert not Path(old or "").exists()
-        statuses = sorted(r.status for r in Ledger(settings.ledger_path).files())
+        statuses = sorted(r.status for r in Ledger(settings).files())
         assert statuses == ["ingested", "superseded"]
 
     def test_rejected_new_version_keeps_the_old_bars(
@@ -181,7 +181,7 @@ class TestDuplicatesAndVersions:
         path.write_text(path.read_text().replace("\n2024-01-02 00:05:00,", "\n2024-01-02 00:05:00,-"))
         assert ingestor.ingest(path, CHICAGO).status == "rejected"
         assert Path(old or "").exists()
-        assert sorted(r.status for r in Ledger(settings.ledger_path).files()) == ["ingested", "rejected"]
+        assert sorted(r.status for r in Ledger(settings).files()) == ["ingested", "rejected"]
 
 
 class TestRejections:
@@ -197,7 +197,7 @@ class TestRejections:
         report = ingestor.ingest(path, CHICAGO)
         assert report.status == "rejected"
         assert parquet_files(settings) == []
-        (record,) = Ledger(settings.ledger_path).files()
+        (record,) = Ledger(settings).files()
         assert record.status == "rejected"
         assert record.reason.startswith("row 5: high below low")
         assert record.report is not None and record.report["errors"][0]["check"] == "ohlc"

@@ -227,6 +227,6 @@ def test_disk_full_injected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr("trading_pipeline.store.pq.write_table", real_write)
     report = DataIngestor(settings).ingest(path)
     assert report.status == FileStatus.INGESTED
-    assert [r.status for r in Ledger(settings.ledger_path).files()] == ["ingested"]
+    assert [r.status for r in Ledger(settings).files()] == ["ingested"]
     stored = list(settings.processed_dir.rglob("*.parquet"))
     assert len(stored) == 1 and pq.read_metadata(stored[0]).num_rows == 200

@@ -94,9 +94,10 @@ def test_ledger_without_warning_columns_is_migrated(settings: Settings) -> None:
     conn = sqlite3.connect(settings.ledger_path)
     conn.execute("ALTER TABLE files DROP COLUMN warning_count")
     conn.execute("ALTER TABLE files DROP COLUMN first_warning")
+    conn.execute("DROP TABLE schema_version")  # a ledger from before versioned migrations
     conn.commit()
     conn.close()
-    record = Ledger(settings.ledger_path).files()[0]
+    record = Ledger(settings).files()[0]
     assert record.warning_count >= 1 and "time zone" in record.first_warning
 
 
@@ -143,7 +144,7 @@ def test_a_link_out_of_the_folder_is_refused_unopened(settings: Settings, tmp_pa
     report = DataIngestor(settings).ingest(link, IngestOptions(root=str(settings.raw_dir)))
     assert report.status == "ignored"
     assert "SECRET" not in json.dumps(report.to_json())
-    record = Ledger(settings.ledger_path).files()[0]
+    record = Ledger(settings).files()[0]
     assert record.status == "ignored" and "symbolic link" in record.reason and "SECRET" not in record.reason
     inside = settings.raw_dir / "MES_1m.csv"
     inside.write_text(HEADER + rows(5))
@@ -180,7 +181,7 @@ def test_the_daemon_records_fifo_link_unreadable_and_vanished_files(
     submitter = _submitter(settings)
     for name in ("F_1m.csv", "out.csv", "away.csv", "LOCK_1m.csv", "GONE_1m.csv"):
         assert submitter.prepare(raw / name, "test") is None
-    by_name = {Path(r.path).name: r for r in Ledger(settings.ledger_path).files()}
+    by_name = {Path(r.path).name: r for r in Ledger(settings).files()}
     assert by_name["F_1m.csv"].status == "ignored" and "FIFO" in by_name["F_1m.csv"].reason
     assert by_name["out.csv"].status == "ignored" and "link" in by_name["out.csv"].reason
     assert by_name["away.csv"].status == "ignored" and "out of its folder" in by_name["away.csv"].reason
@@ -188,7 +189,7 @@ def test_the_daemon_records_fifo_link_unreadable_and_vanished_files(
     assert by_name["GONE_1m.csv"].status == "vanished"
     # Seen again by the next reconcile: nothing is rewritten, and a readable file gets its own version.
     assert submitter.prepare(raw / "F_1m.csv", "reconcile") is None
-    again = {Path(r.path).name: r for r in Ledger(settings.ledger_path).files()}
+    again = {Path(r.path).name: r for r in Ledger(settings).files()}
     assert again["F_1m.csv"].updated_at == by_name["F_1m.csv"].updated_at
     monkeypatch.setattr("trading_pipeline.safeio.os.open", real_open)
     assert submitter.prepare(locked, "test") is not None
@@ -208,7 +209,7 @@ def test_a_file_unreadable_or_deleted_at_ingest_gets_a_final_status(
     monkeypatch.setattr("trading_pipeline.safeio.os.open", deny)
     report = DataIngestor(settings).ingest(path, sha256=sha)
     assert report.status == "unreadable"
-    assert Ledger(settings.ledger_path).get("default", str(path), sha).status == "unreadable"  # type: ignore[union-attr]
+    assert Ledger(settings).get("default", str(path), sha).status == "unreadable"  # type: ignore[union-attr]
     monkeypatch.undo()
     path.unlink()
     gone = DataIngestor(settings).ingest(path)
@@ -297,7 +298,7 @@ def test_a_horse_killed_for_memory_is_not_retried(
     monkeypatch.setenv("PIPELINE_DATA_DIR", str(settings.data_dir))
     jobs._settings.cache_clear()
     path, sha, _ = drop_csv(settings.raw_dir, "BIG_1m.csv", rows=10)
-    Ledger(settings.ledger_path).record_seen("default", str(path), sha, 1, 1.0)
+    Ledger(settings).record_seen("default", str(path), sha, 1, 1.0)
     queue = Queue("ingest", connection=fakeredis.FakeRedis())
     job = queue.enqueue(
         "workers.jobs.ingest_job",
@@ -309,7 +310,7 @@ def test_a_horse_killed_for_memory_is_not_retried(
     status = signal.SIGKILL  # a wait status for "killed by SIGKILL"
     worker._horse_killed(job, 1234, status, SimpleNamespace(ru_maxrss=4 * 1024 * 1024))
     assert job.retries_left == 0
-    record = Ledger(settings.ledger_path).get("default", str(path), sha)
+    record = Ledger(settings).get("default", str(path), sha)
     assert record is not None and record.status == "rejected" and "out of memory" in record.reason
     jobs._settings.cache_clear()
 

@@ -91,7 +91,7 @@ def test_a_redis_password_never_reaches_logs_or_screens(tmp_path: Path, cli_env:
     ]
     try:
         path, sha, _ = drop_csv(settings.raw_dir, "MES_1m.csv", rows=20)
-        ledger = Ledger(settings.ledger_path)
+        ledger = Ledger(settings)
         wait_for(lambda: (r := ledger.get("default", str(path), sha)) is not None and r.status == "ingested",
                  timeout_s=90, what="the file to be ingested")  # fmt: skip
         screens = [subprocess.run(["pipeline", "jobs"], env=env, capture_output=True, text=True, timeout=60)]

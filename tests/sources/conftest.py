@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from stack.embedded_redis import free_port
+from testkit.postgres import ThrowawayPostgres
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.report import FileReport, SymbolResult
 from trading_pipeline.schema import conform
@@ -53,7 +46,7 @@ def store_bars(
     report = FileReport(
         path=str(path), status="ingested", symbols=symbols, sha256=sha256, source_id=source_id
     )
-    Ledger(settings.ledger_path).record_report(report, size=path.stat().st_size if path.is_file() else 1000)
+    Ledger(settings).record_report(report, size=path.stat().st_size if path.is_file() else 1000)
     return report
 
 
@@ -65,7 +58,7 @@ def reject_file(
 
     report = FileReport(path=path, status="rejected", sha256=sha256, source_id=source_id)
     report.add(Finding("ohlc", reason))
-    Ledger(settings.ledger_path).record_report(report)
+    Ledger(settings).record_report(report)
 
 
 @pytest.fixture
@@ -107,120 +100,11 @@ def ingest_file(settings: Settings, path: Path, source_id: str, **options: str) 
     return DataIngestor(settings).ingest(path, opts)
 
 
-# --- PostgreSQL ----------------------------------------------------------------------------------
-def _pg_bin_dir() -> Path | None:
-    """The newest installed server's bin folder (Debian layout), else the folder of initdb on PATH."""
-
-    def version(path: str) -> tuple[int, ...]:
-        return tuple(int(part) for part in Path(path).parts[4].split(".") if part.isdigit())
-
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=version)
-    if found:
-        return Path(found[-1]).parent
-    on_path = shutil.which("pg_ctl")
-    return Path(on_path).parent if on_path and shutil.which("initdb") else None
-
-
-def _as_postgres_user() -> tuple[list[str], int | None, int | None]:
-    """PostgreSQL refuses to run as root: as root, run its tools as the ``postgres`` system user."""
-    if os.geteuid() != 0:
-        return [], None, None
-    try:
-        user = pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("running as root and no 'postgres' system user to run the PostgreSQL server as")
-    return ["runuser", "-u", "postgres", "--"], user.pw_uid, user.pw_gid
-
-
-def _start_postgres(bin_dir: Path, workdir: Path, prefix: list[str], port: int) -> str:
-    data = workdir / "data"
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    opts = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    subprocess.run(
-        [
-            *prefix,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(workdir / "log"),
-            "-o",
-            opts,
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
-
-
+# --- PostgreSQL (the server itself is tests/conftest.py's ``postgres_server``) ---------------------
 @pytest.fixture(scope="session")
-def postgres_dsn() -> Iterator[str]:
-    """A private PostgreSQL server on a free port in a temp folder, for this test session.
-
-    Skips only when no server binary exists. If starting fails, ``PIPELINE_TEST_POSTGRES_DSN`` may name
-    a server to use instead; otherwise the test fails with the server's log.
-    """
-    bin_dir = _pg_bin_dir()
-    if bin_dir is None:
-        pytest.skip("no PostgreSQL server binary (initdb/pg_ctl) found; install the postgresql package")
-    prefix, uid, gid = _as_postgres_user()
-    workdir = Path(tempfile.mkdtemp(prefix="pipeline-pg-"))
-    if uid is not None and gid is not None:
-        os.chown(workdir, uid, gid)
-    try:
-        dsn = _start_postgres(bin_dir, workdir, prefix, free_port())
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        fallback = os.environ.get("PIPELINE_TEST_POSTGRES_DSN")
-        log = (workdir / "log").read_text() if (workdir / "log").exists() else ""
-        shutil.rmtree(workdir, ignore_errors=True)
-        if fallback:
-            yield fallback
-            return
-        detail = getattr(exc, "stderr", b"") or b""
-        pytest.fail(f"could not start PostgreSQL from {bin_dir}: {detail.decode(errors='replace')}\n{log}")
-    _wait_ready(dsn)
-    try:
-        yield dsn
-    finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(workdir / "data"), "-m", "fast", "-w", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _wait_ready(dsn: str) -> None:
-    import psycopg
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            psycopg.connect(dsn, connect_timeout=2).close()
-            return
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+def postgres_dsn(postgres_server: ThrowawayPostgres) -> str:
+    """libpq keywords of the session's private PostgreSQL server."""
+    return postgres_server.dsn
 
 
 @pytest.fixture

@@ -19,6 +19,12 @@ from trading_pipeline.sources import DataSourceRepository, FileDataSource, Sessi
 
 
 @pytest.fixture
+def settings(db_settings: Settings) -> Settings:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_settings
+
+
+@pytest.fixture
 def repo(settings: Settings) -> DataSourceRepository:
     return DataSourceRepository(settings)
 
@@ -128,7 +134,7 @@ class TestRemoval:
         removed = repo.remove_source("vx")
         assert (removed.outputs, removed.ledger_files) == (1, 1)
         assert not Path(report.symbols["MES"].output).exists()
-        assert Ledger(settings.ledger_path).files("vx") == []
+        assert Ledger(settings).files("vx") == []
         assert (vx / "MES.csv").exists() and not repo.has_source("vx")
 
     def test_removing_upload_source_deletes_session_folder(
@@ -207,8 +213,9 @@ REGISTER_MANY = textwrap.dedent(
     from trading_pipeline.sources import DataSourceRepository, FileDataSource
 
     data_dir, prefix, count, base = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+    database_url = sys.argv[5] or None
     for i in range(count):
-        repo = DataSourceRepository(Settings.from_env({}, data_dir=data_dir))
+        repo = DataSourceRepository(Settings.from_env({}, data_dir=data_dir, database_url=database_url))
         source_id = f"{prefix}{i}"
         repo.register_source(source_id, FileDataSource(source_id, base / source_id))
     """
@@ -232,6 +239,7 @@ def test_concurrent_registration_from_two_processes_loses_nothing(settings: Sett
                 prefix,
                 str(count),
                 str(tmp_path / "ext"),
+                settings.database_url or "",
             ],
             stderr=subprocess.PIPE,
             text=True,

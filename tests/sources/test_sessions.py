@@ -139,7 +139,7 @@ class TestCleanup:
             sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
             source_id=sid,  # type: ignore[arg-type]
         )
-        Ledger(settings.ledger_path).record_report(report)
+        Ledger(settings).record_report(report)
 
     def test_old_finished_session_is_removed(
         self, sessions: SessionManager, settings: Settings, stored: Any
@@ -184,9 +184,7 @@ class TestCleanup:
         path = sessions.add_file(sid, "MES.csv", b"abc")
         self.finish(settings, sid, path, "ingested")
         sessions.add_file(sid, "MGC.csv", b"def")
-        Ledger(settings.ledger_path).record_seen(
-            sid, str(sessions.files_dir(sid) / "MGC.csv"), "0" * 64, 3, 0.0
-        )
+        Ledger(settings).record_seen(sid, str(sessions.files_dir(sid) / "MGC.csv"), "0" * 64, 3, 0.0)
         age(sessions, sid, 48)
         assert sessions.cleanup_old_sessions() == []
 

@@ -61,7 +61,7 @@ def store_as_ingested(settings: Settings, csv_path: Path, symbol: str, bars: pd.
         sha256=sha256,
         source_id="default",
     )
-    Ledger(settings.ledger_path).record_report(report)
+    Ledger(settings).record_report(report)
 
 
 @pytest.fixture

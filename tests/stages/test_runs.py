@@ -23,7 +23,7 @@ from trading_pipeline.stages import (
     stage_path,
     start_run,
 )
-from trading_pipeline.stages.runs import create_run, new_run_id, update_run
+from trading_pipeline.stages.runs import create_run, list_runs, new_run_id, parse_run, update_run
 
 
 @pytest.fixture
@@ -108,24 +108,30 @@ def test_a_failing_symbol_fails_the_run_and_the_others_finish(
     assert record.symbols["MES"].status == "done"
 
 
-def _bump(data_dir: str, run_id: str, worker: int, count: int) -> None:
-    settings = Settings.from_env({}, data_dir=Path(data_dir))
+def _bump(data_dir: str, run_id: str, worker: int, count: int, database_url: str | None) -> None:
+    settings = Settings.from_env({}, data_dir=Path(data_dir), database_url=database_url)
     for i in range(count):
         update_run(
             settings, run_id, lambda r, i=i: r.jobs.setdefault("MES", {}).update({f"{worker}-{i}": "x"})
         )
 
 
-def test_concurrent_updates_from_processes_lose_nothing(settings: Settings) -> None:
-    """Four processes updating run.json 25 times each leave all 100 marks."""
+def test_concurrent_updates_from_processes_lose_nothing(db_settings: Settings) -> None:
+    """Four processes updating a run 25 times each leave all 100 marks (on PostgreSQL, in the run index
+    and in run.json alike)."""
+    settings = db_settings
     run_id = create_run(settings, build_config(symbols="MES"), mode="rq").run_id
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_bump, args=(str(settings.data_dir), run_id, w, 25)) for w in range(4)]
+    args = [(str(settings.data_dir), run_id, w, 25, settings.database_url) for w in range(4)]
+    procs = [ctx.Process(target=_bump, args=a) for a in args]
     for proc in procs:
         proc.start()
     for proc in procs:
         proc.join(60)
     assert len(read_run(settings, run_id).jobs["MES"]) == 100
+    on_disk = parse_run((run_dir(settings, run_id) / "run.json").read_bytes())
+    assert len(on_disk.jobs["MES"]) == 100
+    assert [r.run_id for r in list_runs(settings)] == [run_id]
 
 
 def test_run_ids_do_not_collide() -> None:

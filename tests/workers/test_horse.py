@@ -78,7 +78,7 @@ def test_a_horse_killed_while_idle_is_replaced_at_the_next_job(
     (second,) = _run_files(conn, queue_settings, ["B_1m.csv"])
     assert _horse_pid(conn, second) not in (old, worker.pid)
     assert worker.alive()
-    assert [r.status for r in Ledger(queue_settings.ledger_path).files()] == ["ingested", "ingested"]
+    assert [r.status for r in Ledger(queue_settings).files()] == ["ingested", "ingested"]
 
 
 def test_a_horse_killed_mid_job_costs_one_retry_and_the_worker_carries_on(
@@ -101,7 +101,7 @@ def test_a_horse_killed_mid_job_costs_one_retry_and_the_worker_carries_on(
     assert job.retries_left == queue_settings.ingest_retries - 1
     assert _horse_pid(conn, job_id) not in (victim, worker.pid)
     assert parquet_rows(queue_settings) == {f"default/MES/{sha[:20]}.parquet": len(bars)}
-    assert [r.status for r in Ledger(queue_settings.ledger_path).files()] == ["ingested"]
+    assert [r.status for r in Ledger(queue_settings).files()] == ["ingested"]
     assert worker.alive()
 
 

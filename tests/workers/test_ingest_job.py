@@ -20,6 +20,17 @@ from trading_pipeline.settings import Settings
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def settings(db_settings: Settings) -> Settings:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_settings
+
+
+@pytest.fixture
+def cli_env(cli_env: dict[str, str], database_url: str | None) -> dict[str, str]:
+    return {**cli_env, **({"PIPELINE_DATABASE_URL": database_url} if database_url else {})}
+
+
 def _burst(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("pipeline")
     return subprocess.run(
@@ -44,7 +55,7 @@ def test_a_valid_file_is_ingested_and_its_result_is_kept_for_days(
     assert result["status"] == "ingested" and result["symbols"]["MES"]["rows"] == 700
     assert job.get_meta(refresh=True)["stage"] == "done"
     assert conn.ttl(job.key) > 24 * 3600  # not RQ's 500 s
-    record = Ledger(queue_settings.ledger_path).get("default", str(path), sha)
+    record = Ledger(queue_settings).get("default", str(path), sha)
     assert record is not None and record.status == "ingested" and record.job_id == job_id
     assert parquet_rows(queue_settings) == {f"default/MES/{sha[:20]}.parquet": len(bars)}
 
@@ -61,7 +72,7 @@ def test_bad_data_is_rejected_without_a_retry(
     job = _job(conn, job_id)
     assert job.get_status() == JobStatus.FINISHED
     assert job.return_value()["status"] == "rejected"
-    record = Ledger(queue_settings.ledger_path).get("default", str(path), sha)
+    record = Ledger(queue_settings).get("default", str(path), sha)
     assert record is not None and record.status == "rejected" and record.reason
     assert parquet_rows(queue_settings) == {}
 
@@ -80,7 +91,7 @@ def test_a_file_gone_or_changed_since_enqueue_is_recorded_and_not_retried(
     job = _job(conn, job_id)
     assert job.get_status() == JobStatus.FINISHED
     assert job.return_value()["status"] == "vanished"
-    record = Ledger(queue_settings.ledger_path).get("default", str(path), sha)
+    record = Ledger(queue_settings).get("default", str(path), sha)
     assert record is not None and record.status == "vanished"  # final: never pending forever
     assert ("deleted" if change == "vanished" else "replaced by new content") in record.reason
     assert parquet_rows(queue_settings) == {}
@@ -98,7 +109,7 @@ def test_an_infrastructure_failure_is_retried_with_backoff(
     job = _job(conn, job_id)
     assert job.get_status() == JobStatus.SCHEDULED
     assert job.retries_left == queue_settings.ingest_retries - 1
-    record = Ledger(queue_settings.ledger_path).get("default", str(path), sha)
+    record = Ledger(queue_settings).get("default", str(path), sha)
     assert record is not None and record.status == "queued" and "retrying" in record.reason
 
     queue_settings.processed_dir.unlink()  # the disk is fixed
@@ -106,7 +117,7 @@ def test_an_infrastructure_failure_is_retried_with_backoff(
     wait_for(lambda: registry.get_jobs_to_schedule(), timeout_s=30, what="the retry to be due")
     assert _burst(worker_env).returncode == 0  # a burst worker's scheduler enqueues due retries first
     assert _job(conn, job_id).get_status() == JobStatus.FINISHED
-    record = Ledger(queue_settings.ledger_path).get("default", str(path), sha)
+    record = Ledger(queue_settings).get("default", str(path), sha)
     assert record is not None and record.status == "ingested" and record.rows == len(bars)
 
 
@@ -148,8 +159,8 @@ def test_the_same_bytes_under_a_second_name_ride_on_the_first_names_job(
     copy.write_bytes(path.read_bytes())
     job_id = enqueue(conn, queue_settings, path, sha)
     seen = [SeenFile("default", str(p), sha, p.stat().st_size, 0.0, job_id) for p in (path, copy)]
-    ledger = Ledger(queue_settings.ledger_path)  # creates the tables, as the daemon does at start
-    assert Ledger(queue_settings.ledger_path).record_queued(seen) == ["pending", "pending"]
+    ledger = Ledger(queue_settings)  # creates the tables, as the daemon does at start
+    assert Ledger(queue_settings).record_queued(seen) == ["pending", "pending"]
     again = IngestRequest(str(copy), sha, IngestOptions())
     assert enqueue_ingest_many(conn, queue_settings, [again]) == [None]  # "job already active"
     run = _burst(worker_env)

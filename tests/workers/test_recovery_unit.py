@@ -79,12 +79,12 @@ def job_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledg
     settings = Settings.from_env({}, data_dir=tmp_path)
     monkeypatch.setattr(jobs, "_settings", lambda: settings)
     jobs._ledger.cache_clear()
-    yield jobs._ledger(settings.ledger_path)
+    yield jobs._ledger()
     jobs._ledger.cache_clear()
 
 
 def _ingest_job(fake: fakeredis.FakeRedis, ledger: Ledger, status: str, retries_left: int | None) -> Job:
-    path = str(ledger.path.parent / "A.csv")
+    path = str(Path(ledger.path).parent / "A.csv")
     ledger.record_seen("default", path, SHA, 1, 1.0)
     ledger.set_status("default", path, SHA, status)  # type: ignore[arg-type]
     kwargs = {"path": path, "sha256": SHA, "options": IngestOptions().to_json()}

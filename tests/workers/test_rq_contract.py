@@ -110,7 +110,7 @@ def _kill_worker_and_horse(worker: PipelineProcess, conn: redis.Redis, job_id: s
 
 
 def _row(settings: Settings, path: Path, sha: str) -> tuple[str, str]:
-    record = Ledger(settings.ledger_path).get("default", str(path), sha)
+    record = Ledger(settings).get("default", str(path), sha)
     assert record is not None
     return record.status, record.reason or ""
 

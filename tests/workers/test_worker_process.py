@@ -59,7 +59,7 @@ def test_a_worker_killed_mid_job_is_recovered_with_exactly_one_copy(
     victim.kill()
     if other is None:
         spawn("worker", "ingest")
-    ledger = Ledger(queue_settings.ledger_path)
+    ledger = Ledger(queue_settings)
 
     def ingested() -> bool:
         record = ledger.get("default", str(path), sha)

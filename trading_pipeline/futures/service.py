@@ -81,7 +81,7 @@ def build_from_source(
     build = build_continuous(
         root, bars, out_dir, rule=rule, adjust=adjust, source_id=source_id, input_hashes=hashes
     )
-    Ledger(settings.ledger_path).record_build(
+    Ledger(settings).record_build(
         BuildRecord(
             BUILD_KIND,
             root,
@@ -97,7 +97,7 @@ def build_from_source(
 
 
 def latest_build(settings: Settings, root: str, source_id: str) -> BuildRecord:
-    builds = [b for b in Ledger(settings.ledger_path).builds(BUILD_KIND, root) if b.source_id == source_id]
+    builds = [b for b in Ledger(settings).builds(BUILD_KIND, root) if b.source_id == source_id]
     if not builds:
         raise FuturesError(
             f"no continuous {root} series built from source {source_id}: run "
@@ -132,5 +132,5 @@ class ContinuousLoader:
         ]
 
     def get_available_symbols(self) -> list[str]:
-        builds = Ledger(self.settings.ledger_path).builds(BUILD_KIND)
+        builds = Ledger(self.settings).builds(BUILD_KIND)
         return sorted({b.name for b in builds if b.source_id == self.source_id})

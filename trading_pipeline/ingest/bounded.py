@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trading_pipeline.futures.stream import FuturesTally, futures_tally
-from trading_pipeline.ingest.chunked import ChunkedText
+from trading_pipeline.ingest.chunkedparquet import open_chunks
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.reader import resolve_layout
 from trading_pipeline.ingest.symbols import normalise_symbol
@@ -108,7 +108,7 @@ class _Run:
         return self.symbols[name]
 
     def read(self, spill: Spill | None) -> None:
-        reader = ChunkedText(self.path, self.options, self.chunk_bytes, self.whole_allowed)
+        reader = open_chunks(self.path, self.options, self.chunk_bytes, self.whole_allowed)
         for parsed in reader:
             if not self.profile:
                 self.profile, self.bar_label = parsed.profile, parsed.bar_label

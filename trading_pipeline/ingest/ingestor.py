@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trading_pipeline.db import db_errors
 from trading_pipeline.durable import file_sha256 as store_sha256
 from trading_pipeline.errors import FileRefusedError, IngestError, StoreError, UsageError
 from trading_pipeline.futures.checks import session_checks
@@ -45,6 +45,7 @@ from trading_pipeline.ingest.bounded import (
     whole_read_bytes,
 )
 from trading_pipeline.ingest.chunked import NotChunkable, chunkable
+from trading_pipeline.ingest.chunkedparquet import parquet_bytes
 from trading_pipeline.ingest.limits import Limits, TooLargeToReadWhole, use_limits
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ingest.parsed import ParsedFile
@@ -154,7 +155,7 @@ class DataIngestor:
     def ledger(self) -> Ledger:
         if self._ledger is None:
             with _infrastructure("open the ledger"):
-                self._ledger = Ledger(self.settings.ledger_path)
+                self._ledger = Ledger(self.settings)
         return self._ledger
 
     def _with_defaults(self, options: IngestOptions | None) -> IngestOptions:
@@ -322,11 +323,21 @@ class DataIngestor:
         except (IngestError, OSError):
             return None  # the whole-file reader says precisely what is wrong
         if not text:
-            return None
+            return self._parquet_chunks(path)
         if self._chunk_bytes:
             return self._chunk_bytes
         memory_mb = self.settings.ingest_memory_mb
         return chunk_bytes_for(memory_mb) if should_chunk(size, compression is not None, memory_mb) else None
+
+    def _parquet_chunks(self, path: Path) -> int | None:
+        """The chunk size when ``path`` is Parquet too large to read whole; None otherwise."""
+        size = parquet_bytes(path)
+        if size is None:
+            return None
+        memory_mb = self.settings.ingest_memory_mb
+        if self._chunk_bytes:
+            return self._chunk_bytes
+        return chunk_bytes_for(memory_mb) if size > whole_read_bytes(memory_mb) else None
 
     def _check_in_chunks(
         self, path: Path, options: IngestOptions, report: FileReport, chunk_bytes: int, write: bool
@@ -530,10 +541,11 @@ def _absolute(path: Path | str) -> Path:
 
 @contextmanager
 def _infrastructure(doing: str, cleanup: list[Path] | None = None) -> Iterator[None]:
-    """Turn OS and SQLite failures into StoreError; remove partial outputs of this attempt first."""
+    """Turn OS and database failures into StoreError; remove partial outputs of this attempt first."""
+    infrastructure: tuple[type[Exception], ...] = (OSError, *db_errors())
     try:
         yield
-    except (OSError, sqlite3.Error) as exc:
+    except infrastructure as exc:
         for path in cleanup or []:
             path.unlink(missing_ok=True)
         raise StoreError(f"could not {doing}: {exc}") from exc

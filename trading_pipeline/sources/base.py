@@ -10,6 +10,7 @@ object from disk with ``from_config``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -152,6 +153,13 @@ class DataSource(ABC):
     def load_with_lineage(self, symbol: str) -> tuple[pd.DataFrame, list[InputFile]]:
         """Bars and the inputs they came from, read consistently."""
         return self.load_symbol(symbol), self.input_files(symbol)
+
+    def batches_with_lineage(
+        self, symbol: str, batch_rows: int
+    ) -> tuple[Iterator[pd.DataFrame], list[InputFile]] | None:
+        """Bars in time order as frames of at most ``batch_rows`` rows, and their inputs; None when the
+        source cannot give them without reading them whole (then ``load_with_lineage`` is used)."""
+        return None
 
     def watch_directory(self) -> Path | None:
         """The folder the daemon watches for this source's new files, if it has one."""

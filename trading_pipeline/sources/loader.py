@@ -7,7 +7,7 @@ until someone activates another one, so existing workflows keep working unchange
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 
 import pandas as pd
@@ -51,6 +51,12 @@ class PipelineDataLoader:
     def load_with_lineage(self, symbol: str) -> tuple[pd.DataFrame, list[InputFile]]:
         """Bars plus the ``(path, sha256)`` of exactly the ingested files they were read from."""
         return self.source.load_with_lineage(symbol)
+
+    def batches_with_lineage(
+        self, symbol: str, batch_rows: int
+    ) -> tuple[Iterator[pd.DataFrame], list[InputFile]] | None:
+        """Bars in time-ordered batches, or None when the source must read them whole."""
+        return self.source.batches_with_lineage(symbol, batch_rows)
 
     def input_files(self, symbol: str) -> list[InputFile]:
         """``(path, sha256)`` of the ingested files currently feeding ``symbol`` (for run.json)."""

@@ -1,4 +1,5 @@
-"""The persistent registry of data sources, shared by every process through SQLite in the data folder.
+"""The persistent registry of data sources, shared by every process through the database (SQLite in the
+data folder, or PostgreSQL).
 
 A registry kept in one process's memory would let the CLI, the daemon, the workers and the UI each see
 only their own sources. Here each source is a row ``(source_id, source_type, config)`` in
@@ -9,10 +10,10 @@ none is lost), and every process rebuilds the same objects from it. The ``defaul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from trading_pipeline.clock import now_iso
-from trading_pipeline.db import connect, transaction
+from trading_pipeline.db import Conn, Database
 from trading_pipeline.errors import (
     PipelineError,
     SourceError,
@@ -30,6 +31,7 @@ from trading_pipeline.errors import (
 )
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger
+from trading_pipeline.migrations import Migration, MigrationContext, migrate
 from trading_pipeline.names import check_source_id, is_ignored_name
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources.base import DataSource, DataSourceMetadata
@@ -41,7 +43,7 @@ from trading_pipeline.store import BarStore
 
 __all__ = ["DataSourceRepository", "RemovedSource"]
 
-SCHEMA = """
+TABLES = """
 CREATE TABLE IF NOT EXISTS sources (
     source_id TEXT PRIMARY KEY,
     source_type TEXT NOT NULL,
@@ -49,8 +51,17 @@ CREATE TABLE IF NOT EXISTS sources (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS repository_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS repository_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
+
+
+def _create_tables(conn: Conn, _context: MigrationContext) -> None:
+    conn.script(TABLES)
+
+
+MIGRATIONS = (Migration(1, "sources and repository_state tables", _create_tables),)
+"""The registry's schema history: append, never edit, a released step."""
+COMPONENT = "sources"
 ACTIVE_KEY = "active_source"
 
 
@@ -74,7 +85,8 @@ def _as_settings(value: Settings | str | os.PathLike[str] | None) -> Settings:
 
 
 class DataSourceRepository:
-    """Registered sources and the active one, persisted in ``settings.state_dir / "sources.sqlite3"``.
+    """Registered sources and the active one, persisted in ``settings.registry_path`` (SQLite) or in
+    the PostgreSQL database of ``PIPELINE_DATABASE_URL``.
 
     ``settings`` may also be a path, taken as the data folder (``PIPELINE_DATA_DIR``); ``None`` reads
     the environment. Instances hold no state beyond the path: create them freely, in any process.
@@ -82,20 +94,24 @@ class DataSourceRepository:
 
     def __init__(self, settings: Settings | str | os.PathLike[str] | None = None) -> None:
         self.settings = _as_settings(settings)
-        self.path = self.settings.state_dir / "sources.sqlite3"
-        connect(self.path, SCHEMA).close()
+        self.db = Database(self.settings.database_for(self.settings.registry_path))
+        self.path = self.db.target
+        migrate(self.db, COMPONENT, MIGRATIONS, self.settings.data_dir)
         self.settings.raw_dir.mkdir(parents=True, exist_ok=True)  # the default source's folder always exists
         self._ensure_default()
 
     def _ensure_default(self) -> None:
-        conn = connect(self.path)
-        try:
+        with self.db.read() as conn:
+            if conn.execute("SELECT 1 FROM sources WHERE source_id=?", (DEFAULT_SOURCE_ID,)).fetchone():
+                return
+        with self._write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO sources VALUES (?, 'file', ?, ?, ?)",
+                "INSERT INTO sources VALUES (?, 'file', ?, ?, ?) ON CONFLICT DO NOTHING",
                 (DEFAULT_SOURCE_ID, json.dumps(FileDataSource().to_config()), now_iso(), now_iso()),
             )
-        finally:
-            conn.close()
+
+    def _write(self) -> contextlib.AbstractContextManager[Conn]:
+        return self.db.write(COMPONENT)
 
     # --- registration -------------------------------------------------------------------------
     def register_source(self, source_id: str, source: DataSource) -> None:
@@ -110,7 +126,7 @@ class DataSourceRepository:
         if not ok:
             raise SourceError(f"source {source_id!r} failed validation: {'; '.join(errors)}")
         folder = source.watch_directory()
-        with transaction(self.path) as conn:
+        with self._write() as conn:
             if conn.execute("SELECT 1 FROM sources WHERE source_id=?", (source_id,)).fetchone():
                 raise SourceExistsError(source_id=source_id)
             if folder is not None:
@@ -139,10 +155,10 @@ class DataSourceRepository:
                 raise SourceError(f"{folder} overlaps {theirs}, watched by source {other.source_id!r}")
 
     # --- reading ------------------------------------------------------------------------------
-    def _rows(self, conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    def _rows(self, conn: Conn) -> list[Any]:
         return conn.execute("SELECT * FROM sources ORDER BY created_at, source_id").fetchall()
 
-    def _build(self, row: sqlite3.Row) -> DataSource:
+    def _build(self, row: Any) -> DataSource:
         source = build_source(row["source_id"], row["source_type"], json.loads(row["config"]), self.settings)
         source.created_at = datetime.fromisoformat(row["created_at"])
         if isinstance(source, StoredDataSource):
@@ -151,7 +167,7 @@ class DataSourceRepository:
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.settings.ledger_path)
+        return Ledger(self.settings)
 
     def source_ids(self) -> list[str]:
         return [r["source_id"] for r in self._all_rows()]
@@ -160,21 +176,15 @@ class DataSourceRepository:
         return source_id in self.source_ids()
 
     def get_source(self, source_id: str) -> DataSource:
-        conn = connect(self.path)
-        try:
+        with self.db.read() as conn:
             row = conn.execute("SELECT * FROM sources WHERE source_id=?", (source_id,)).fetchone()
-        finally:
-            conn.close()
         if row is None:
             raise SourceNotFoundError(source_id=source_id)
         return self._build(row)
 
-    def _all_rows(self) -> list[sqlite3.Row]:
-        conn = connect(self.path)
-        try:
+    def _all_rows(self) -> list[Any]:
+        with self.db.read() as conn:
             return self._rows(conn)
-        finally:
-            conn.close()
 
     def sources(self) -> list[DataSource]:
         """Every registered source this process can build (unknown types are skipped)."""
@@ -198,22 +208,23 @@ class DataSourceRepository:
 
     # --- active source ------------------------------------------------------------------------
     def set_active_source(self, source_id: str) -> None:
-        with transaction(self.path) as conn:
+        with self._write() as conn:
             if not conn.execute("SELECT 1 FROM sources WHERE source_id=?", (source_id,)).fetchone():
                 raise SourceNotFoundError(source_id=source_id)
-            conn.execute("INSERT OR REPLACE INTO repository_state VALUES (?, ?)", (ACTIVE_KEY, source_id))
+            conn.execute(
+                "INSERT INTO repository_state VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                (ACTIVE_KEY, source_id),
+            )
 
     def active_source_id(self) -> str:
         """The persisted active source; ``default`` when none was chosen or it was removed."""
-        conn = connect(self.path)
-        try:
+        with self.db.read() as conn:
             row = conn.execute(
                 "SELECT s.source_id FROM repository_state r JOIN sources s ON s.source_id = r.value"
                 " WHERE r.key=?",
                 (ACTIVE_KEY,),
             ).fetchone()
-        finally:
-            conn.close()
         return str(row[0]) if row else DEFAULT_SOURCE_ID
 
     def get_active_source(self) -> DataSource:
@@ -228,7 +239,7 @@ class DataSourceRepository:
         """
         if source_id == DEFAULT_SOURCE_ID:
             raise UsageError("the default source (data/raw) cannot be removed")
-        with transaction(self.path) as conn:
+        with self._write() as conn:
             row = conn.execute("SELECT * FROM sources WHERE source_id=?", (source_id,)).fetchone()
             if row is None:
                 raise SourceNotFoundError(source_id=source_id)

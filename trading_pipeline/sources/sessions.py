@@ -199,7 +199,7 @@ class SessionManager:
         if files.is_dir() and any(p.name.endswith(".part") for p in files.iterdir()):
             return False
         source = UploadDataSource(session_id, settings=self.settings)
-        done = {r.sha256 for r in Ledger(self.settings.ledger_path).files(session_id, FILE_FINAL)}
+        done = {r.sha256 for r in Ledger(self.settings).files(session_id, FILE_FINAL)}
         known = read_session_metadata(self.get_session_dir(session_id)).get("files", {})
         for path in source.files_on_disk():
             entry = known.get(path.name, {})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -97,7 +98,7 @@ class StoredDataSource(DataSource):
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.settings.ledger_path)
+        return Ledger(self.settings)
 
     def use_ledger(self, ledger: Ledger) -> None:
         """Share one opened ledger between many sources (listing 50 sources opens it once)."""
@@ -190,6 +191,20 @@ class StoredDataSource(DataSource):
             return merge_bars(symbol, parts), [InputFile(rec.path, rec.sha256) for rec in outputs]
         raise StoreError(f"stored bars of {symbol} in {self.source_id!r} kept disappearing while reading")
 
+    def batches_with_lineage(
+        self, symbol: str, batch_rows: int
+    ) -> tuple[Iterator[pd.DataFrame], list[InputFile]] | None:
+        """One stored file is read by row groups; several need a merge, which reads them whole."""
+        outputs = self._outputs_of(symbol)
+        if len(outputs) != 1:
+            return None
+        try:
+            # Opened now: a supersede that removes the file later cannot cut the read short.
+            parquet = pq.ParquetFile(self._parquet(outputs[0]))
+        except FileNotFoundError:
+            return None
+        return _batches(parquet, batch_rows), [InputFile(outputs[0].path, outputs[0].sha256)]
+
     def preview(self, symbol: str, n_rows: int = 10) -> pd.DataFrame:
         """Merge only the first ``n_rows`` of each stored file: stored files are sorted by time."""
         parts = [(rec.path, _head(self._parquet(rec), n_rows)) for rec in self._outputs_of(symbol)]
@@ -220,6 +235,12 @@ class StoredDataSource(DataSource):
         if opts.layout:
             config.update(layout=opts.layout, layout_path=opts.layout_path)
         return config
+
+
+def _batches(parquet: pq.ParquetFile, batch_rows: int) -> Iterator[pd.DataFrame]:
+    with parquet:
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            yield batch.to_pandas()
 
 
 def _head(path: Path, n_rows: int) -> pd.DataFrame:

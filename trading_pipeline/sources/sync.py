@@ -22,7 +22,7 @@ OnFile = Callable[[Path, FileReport], None]
 
 def unfinished_files(source: StoredDataSource) -> list[Path]:
     """Files on disk the ledger has not finished at their current size and mtime (no hashing needed)."""
-    ledger = Ledger(source.settings.ledger_path)
+    ledger = Ledger(source.settings)
     done = {(r.path, r.size, r.mtime) for r in ledger.files(source.source_id, FILE_FINAL)}
     pending = []
     for path in source.files_on_disk():

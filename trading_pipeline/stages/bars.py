@@ -8,11 +8,14 @@ bar's values are known) and ``gap_before`` (the bar follows a break, see ``stage
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from trading_pipeline.schema import BAR_COLUMNS, PRICE_COLUMNS, REQUIRED_COLUMNS
 from trading_pipeline.stages.base import StageContext
+from trading_pipeline.stages.config import RunConfig
 from trading_pipeline.stages.gaps import SessionBoundaries, breaks
 from trading_pipeline.stages.ticks import MAX_LISTED, bad_tick_mask
 
@@ -39,20 +42,9 @@ def load(_frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
     if ctx.loader is None:
         ctx.fail("no data loader configured")
     frame, ctx.inputs = ctx.loader.load_with_lineage(ctx.symbol)
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        ctx.fail(f"the source returned no {', '.join(missing)} column")
+    frame = conform_loaded(frame, ctx)
     if frame.empty:
         ctx.fail("the source holds no bars for this symbol")
-    frame = frame.copy(deep=False)  # copy-on-write: our column changes never reach the loader's frame
-    if "volume" not in frame.columns:
-        frame["volume"] = np.nan
-    dt = frame["datetime"]
-    if not isinstance(dt.dtype, pd.DatetimeTZDtype):
-        ctx.fail(f"datetime must be tz-aware UTC, got {dt.dtype}")
-    frame["datetime"] = dt.dt.tz_convert("UTC").dt.as_unit("ns")
-    for column in (*PRICE_COLUMNS, "volume"):
-        frame[column] = frame[column].astype("float64")
     if not frame["datetime"].is_monotonic_increasing:
         frame = frame.sort_values("datetime", kind="stable", ignore_index=True)
     # Sorted, so a duplicate is a zero step: one pass instead of hashing every timestamp.
@@ -63,6 +55,23 @@ def load(_frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
         rows=len(frame), start=str(frame["datetime"].iloc[0]), end=str(frame["datetime"].iloc[-1])
     )
     return frame.reset_index(drop=True)
+
+
+def conform_loaded(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
+    """Bars as the source gave them (all, or one batch) in the canonical types: UTC ns, float64."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        ctx.fail(f"the source returned no {', '.join(missing)} column")
+    frame = frame.copy(deep=False)  # copy-on-write: our column changes never reach the loader's frame
+    if "volume" not in frame.columns:
+        frame["volume"] = np.nan
+    dt = frame["datetime"]
+    if not isinstance(dt.dtype, pd.DatetimeTZDtype):
+        ctx.fail(f"datetime must be tz-aware UTC, got {dt.dtype}")
+    frame["datetime"] = dt.dt.tz_convert("UTC").dt.as_unit("ns")
+    for column in (*PRICE_COLUMNS, "volume"):
+        frame[column] = frame[column].astype("float64")
+    return frame
 
 
 def valid_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -135,7 +144,13 @@ def resample_bars(frame: pd.DataFrame, timeframe: str, day_keys: np.ndarray | No
 
 
 def bin_coverage(
-    open_ns: np.ndarray, native_ns: int, step: int, gap_before: np.ndarray
+    open_ns: np.ndarray,
+    native_ns: int,
+    step: int,
+    gap_before: np.ndarray,
+    *,
+    at_start: bool = True,
+    break_after: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(complete, bar_minutes) per bin of ``step`` over native bars ``native_ns`` apart.
 
@@ -144,10 +159,13 @@ def bin_coverage(
     bar closes before the bin ends and a break (or the end of the data) follows. Quiet minutes
     inside a bin (no bar, but no break either) do not make it partial: an illiquid contract that
     did not trade for three minutes still covered the hour. ``bar_minutes`` is the minutes of data.
+
+    A part of the bars (whole bins, in order) is judged alike: ``at_start`` says whether its first
+    bar is the first of the data, ``break_after`` whether a break (or the end) follows its last bar.
     """
     keys, starts, ends = _bins(open_ns, step)
-    follows_break = np.r_[gap_before[1:], True]
-    late_start = (open_ns[starts] > keys) & (gap_before[starts] | (starts == 0))
+    follows_break = np.r_[gap_before[1:], break_after]
+    late_start = (open_ns[starts] > keys) & (gap_before[starts] | ((starts == 0) & at_start))
     early_end = (open_ns[ends] + native_ns < keys + step) & follows_break[ends]
     minutes = (ends - starts + 1) * (native_ns / 60e9)
     return ~(late_start | early_end), minutes
@@ -170,19 +188,45 @@ def session_day_coverage(
 
 def _resample(out: pd.DataFrame, ctx: StageContext, native_ns: int, gap_before: np.ndarray) -> pd.DataFrame:
     """Resample to the run's timeframe, dropping (or flagging) bins that a break or an edge cuts."""
-    cfg = ctx.config
+    bars, complete, minutes = resample_part(out, ctx.config, native_ns, gap_before, sessions=ctx.sessions)
+    return partial_bins(bars, complete, minutes, ctx)
+
+
+def resample_part(
+    out: pd.DataFrame,
+    cfg: RunConfig,
+    native_ns: int,
+    gap_before: np.ndarray,
+    *,
+    at_start: bool = True,
+    break_after: bool = True,
+    sessions: SessionBoundaries | None = None,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Bars of whole bins resampled, with each bin's completeness and minutes (see ``bin_coverage``).
+    Daily bins follow the exchange's trade days when ``sessions`` is given."""
     assert cfg.timeframe is not None
     step = int(pd.Timedelta(cfg.timeframe).value)
     open_ns = out["datetime"].to_numpy("datetime64[ns]").astype("int64")
-    day_keys = ctx.sessions.trade_day_ns(open_ns) if ctx.sessions is not None and step == DAY_NS else None
-    if day_keys is not None and ctx.sessions is not None:
-        complete, minutes = session_day_coverage(open_ns, native_ns, day_keys, ctx.sessions)
+    sessions = sessions if step == DAY_NS else None
+    day_keys = sessions.trade_day_ns(open_ns) if sessions is not None else None
+    if day_keys is not None and sessions is not None:
+        complete, minutes = session_day_coverage(open_ns, native_ns, day_keys, sessions)
     else:
-        complete, minutes = bin_coverage(open_ns, native_ns, step, gap_before)
+        complete, minutes = bin_coverage(
+            open_ns, native_ns, step, gap_before, at_start=at_start, break_after=break_after
+        )
     bars = resample_bars(out, cfg.timeframe, day_keys)
     if BAD_TICK_FLAG in out.columns:
         _, starts, _ = _bins(open_ns, step, day_keys)
         bars[BAD_TICK_FLAG] = np.maximum.reduceat(out[BAD_TICK_FLAG].to_numpy(np.int8), starts).astype(bool)
+    return bars, complete, minutes
+
+
+def partial_bins(
+    bars: pd.DataFrame, complete: np.ndarray, minutes: np.ndarray, ctx: StageContext
+) -> pd.DataFrame:
+    """Drop (or keep, marked) the bins a break or an edge cut, per the run's policy."""
+    cfg = ctx.config
     partial = int((~complete).sum())
     ctx.checks["partial_bars"] = {"policy": cfg.partial_bars, "count": partial}
     if cfg.partial_bars == "keep":
@@ -200,6 +244,34 @@ def _breaks(out: pd.DataFrame, ctx: StageContext, bar_ns: int) -> np.ndarray:
     return breaks(open_ns, open_ns + bar_ns, ctx.config.gap_ns(bar_ns), extra)
 
 
+def listed_ticks(
+    out: pd.DataFrame, bad: np.ndarray, reference: np.ndarray, room: int
+) -> list[dict[str, Any]]:
+    """The first ``room`` bad ticks of ``out`` as run.json lists them."""
+    rows = np.flatnonzero(bad)[:room]
+    times = out["datetime"].to_numpy("datetime64[ns]")[rows]
+    closes = out["close"].to_numpy("float64")[rows]
+    return [
+        {"time": str(pd.Timestamp(t, tz="UTC")), "close": float(c), "reference": round(float(r), 10)}
+        for t, c, r in zip(times, closes, reference[rows], strict=True)
+    ]
+
+
+def report_ticks(ctx: StageContext, count: int, listed: list[dict[str, Any]]) -> None:
+    cfg = ctx.config
+    ctx.checks["bad_ticks"] = {"policy": cfg.bad_ticks, "count": count, "listed": listed}
+    if count:
+        done = "dropped" if cfg.bad_ticks == "drop" else "flagged in the bad_tick column"
+        ctx.warn(f"{count} bad tick{'s' if count > 1 else ''} {done}, first at {listed[0]['time']}")
+
+
+def apply_ticks(out: pd.DataFrame, bad: np.ndarray, policy: str) -> pd.DataFrame:
+    """Drop the bad ticks, or keep them flagged in ``bad_tick``."""
+    if policy == "flag":
+        return out.assign(**{BAD_TICK_FLAG: bad})
+    return out.loc[~bad].reset_index(drop=True) if bad.any() else out
+
+
 def _bad_ticks(out: pd.DataFrame, ctx: StageContext, native_ns: int) -> pd.DataFrame:
     """Find bad ticks; drop or flag them per the run's policy, and list each in the checks."""
     cfg = ctx.config
@@ -207,20 +279,8 @@ def _bad_ticks(out: pd.DataFrame, ctx: StageContext, native_ns: int) -> pd.DataF
         return out
     gap_before = _breaks(out, ctx, native_ns)
     bad, reference = bad_tick_mask(out, gap_before, cfg.bad_tick_window, cfg.bad_tick_threshold)
-    rows = np.flatnonzero(bad)
-    times = out["datetime"].to_numpy("datetime64[ns]")[rows[:MAX_LISTED]]
-    closes = out["close"].to_numpy("float64")[rows[:MAX_LISTED]]
-    listed = [
-        {"time": str(pd.Timestamp(t, tz="UTC")), "close": float(c), "reference": round(float(r), 10)}
-        for t, c, r in zip(times, closes, reference[rows[:MAX_LISTED]], strict=True)
-    ]
-    ctx.checks["bad_ticks"] = {"policy": cfg.bad_ticks, "count": len(rows), "listed": listed}
-    if len(rows):
-        done = "dropped" if cfg.bad_ticks == "drop" else "flagged in the bad_tick column"
-        ctx.warn(f"{len(rows)} bad tick{'s' if len(rows) > 1 else ''} {done}, first at {listed[0]['time']}")
-    if cfg.bad_ticks == "flag":
-        return out.assign(**{BAD_TICK_FLAG: bad})
-    return out.loc[~bad].reset_index(drop=True) if len(rows) else out
+    report_ticks(ctx, int(bad.sum()), listed_ticks(out, bad, reference, MAX_LISTED))
+    return apply_ticks(out, bad, cfg.bad_ticks)
 
 
 def clean(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
@@ -239,19 +299,31 @@ def clean(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
         ctx.fail(f"{len(out)} bars left after dropping invalid rows and the session: need at least 2")
     native = native_interval(out["datetime"])
     ctx.checks["input_interval"] = str(native)
-    bar = native
-    if cfg.timeframe:
-        target = pd.Timedelta(cfg.timeframe)
-        if native > target:
-            ctx.fail(f"cannot resample {native} bars to the shorter timeframe {cfg.timeframe}")
-        if target.value % native.value:
-            ctx.fail(f"timeframe {cfg.timeframe} is not a whole multiple of the {native} input bars")
-        bar = target
+    bar = target_bar(native, ctx)
     out = _bad_ticks(out, ctx, native.value)
     if bar > native:
         out = _resample(out, ctx, native.value, _breaks(out, ctx, native.value))
     elif cfg.partial_bars == "keep":
         out = out.assign(bar_minutes=native.value / 60e9, complete=True)
+    return finish_clean(out, ctx, bar)
+
+
+def target_bar(native: pd.Timedelta, ctx: StageContext) -> pd.Timedelta:
+    """The run's bar size over input bars ``native`` apart; fails when it cannot be made from them."""
+    cfg = ctx.config
+    if not cfg.timeframe:
+        return native
+    target = pd.Timedelta(cfg.timeframe)
+    if native > target:
+        ctx.fail(f"cannot resample {native} bars to the shorter timeframe {cfg.timeframe}")
+    if target.value % native.value:
+        ctx.fail(f"timeframe {cfg.timeframe} is not a whole multiple of the {native} input bars")
+    return target
+
+
+def finish_clean(out: pd.DataFrame, ctx: StageContext, bar: pd.Timedelta) -> pd.DataFrame:
+    """Clean bars at the run's timeframe: close times, breaks and the stage's closing checks."""
+    cfg = ctx.config
     if out.empty:
         ctx.fail("no bars left after cleaning")
     out["close_time"] = out["datetime"] + bar

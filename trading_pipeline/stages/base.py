@@ -46,7 +46,8 @@ class StageContext:
 
     def fail(self, reason: str) -> NoReturn:
         """Stop the run for this symbol; the message names stage, symbol and reason."""
-        raise StageError(stage=self.stage, symbol=self.symbol, reason=reason)
+        # The checks made so far go with the error, so run.json shows them for the failed stage too.
+        raise StageError(stage=self.stage, symbol=self.symbol, reason=reason, checks=dict(self.checks))
 
 
 StageFn = Callable[[pd.DataFrame, StageContext], pd.DataFrame]

@@ -95,6 +95,16 @@ class RunConfig(BaseModel):
     min_class_share: float = Field(
         default=0.05, ge=0, lt=1, description="Each label class must reach this share of the train split."
     )
+    min_split_rows: int = Field(
+        default=100, ge=1, description="Fewest rows each of train, val and test should hold."
+    )
+    min_class_rows: int = Field(
+        default=10, ge=0, description="Fewest rows each label class should have in each split."
+    )
+    min_rows_severity: Literal["warn", "fail"] = Field(
+        default="warn",
+        description="A split below min_split_rows or min_class_rows: a warning, or the symbol fails.",
+    )
     max_gap: str = Field(
         default="auto",
         description="A longer stretch without bars is a break labels never cross: a duration, "
@@ -303,9 +313,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return {k.replace("-", "_"): v for k, v in section.items()}
 
 
-def build_config(config_file: Path | None = None, **flags: Any) -> RunConfig:
-    """Defaults, then the TOML file, then flags that were given (None means 'not given')."""
-    values: dict[str, Any] = _read_toml(config_file) if config_file else {}
+def build_config(
+    config_file: Path | None = None, *, defaults: dict[str, Any] | None = None, **flags: Any
+) -> RunConfig:
+    """Defaults, then ``defaults`` (from settings), then the TOML file, then flags that were given
+    (None means 'not given')."""
+    values: dict[str, Any] = {k: v for k, v in (defaults or {}).items() if v is not None}
+    values.update(_read_toml(config_file) if config_file else {})
     values.update({k: v for k, v in flags.items() if v is not None})
     try:
         return RunConfig.model_validate(values)

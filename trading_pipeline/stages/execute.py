@@ -36,6 +36,7 @@ from trading_pipeline.stages.records import Failure, InputRef, OutputRef, RunRec
 from trading_pipeline.stages.runs import STAGE_NAMES, now_iso, read_run, run_dir, update_run
 from trading_pipeline.stages.source import open_loader
 from trading_pipeline.stages.splits import SPLIT_NAMES, splits
+from trading_pipeline.stages.streamed import stream_clean, stream_load
 from trading_pipeline.statuses import STAGE_COMPLETED, StageStatus, SymbolStatus
 
 __all__ = [
@@ -101,7 +102,8 @@ def execute_stage(
         result = _run(settings, record, symbol, index)
     except Exception as exc:
         reason = _reason(exc)
-        update_run(settings, run_id, lambda r: mark_failed(r, symbol, stage, reason))
+        checks = exc.fields.get("checks") if isinstance(exc, StageError) else None
+        update_run(settings, run_id, lambda r: mark_failed(r, symbol, stage, reason, checks=checks))
         notify({"stage": stage, "status": StageStatus.FAILED, "reason": reason})
         if isinstance(exc, StageError):
             raise
@@ -118,6 +120,10 @@ def _run(settings: Settings, record: RunRecord, symbol: str, index: int) -> Stag
     run_id, stage = record.run_id, STAGES[index]
     ctx = StageContext(symbol=symbol, config=record.config, stage=stage.name, plan=record.split_plan)
     ctx.sessions = _session_clock(record, symbol)
+    # Session-aware days and closures need the whole series; streaming is for plain resampling.
+    streamed = None if ctx.sessions is not None else _streamed(settings, record, symbol, index, ctx)
+    if streamed is not None:
+        return streamed
     if index == 0:
         ctx.loader = open_loader(settings, record.data_source, continuous=record.config.continuous)
         frame = pd.DataFrame()
@@ -155,6 +161,34 @@ def _session_clock(record: RunRecord, symbol: str) -> SessionBoundaries | None:
     from trading_pipeline.futures.research import clock_for
 
     return clock_for(symbol, continuous=config.continuous, forced=config.calendar == "cme")
+
+
+def _streamed(
+    settings: Settings, record: RunRecord, symbol: str, index: int, ctx: StageContext
+) -> StageResult | None:
+    """`load` and `clean` a batch at a time when the run resamples: the 1-minute bars of a long
+    history are never whole in memory. None when this step runs on whole frames."""
+    if not record.config.timeframe or index >= WHOLE_FRAMES:
+        return None
+    here = stage_path(settings, record.run_id, symbol, STAGE_NAMES[index])
+    if index == 0:
+        ctx.loader = open_loader(settings, record.data_source, continuous=record.config.continuous)
+        rows = stream_load(ctx, here, settings.run_batch_rows)
+        if rows is None:
+            return None
+        inputs = [InputRef(path=f.path, sha256=f.sha256) for f in ctx.inputs]
+        return StageResult(rows_in=0, rows_out=rows, checks=ctx.checks, warnings=ctx.warnings, inputs=inputs)
+    previous = STAGE_NAMES[index - 1]
+    state = record.stage(symbol, previous).status
+    if state not in STAGE_COMPLETED:
+        ctx.fail(f"the {previous} stage is {state}, not done")
+    cleaned = stream_clean(stage_path(settings, record.run_id, symbol, previous), ctx)
+    if cleaned is None:
+        ctx.checks.clear()
+        return None
+    out, rows_in = cleaned
+    write_frame(out, here)
+    return StageResult(rows_in=rows_in, rows_out=len(out), checks=ctx.checks, warnings=ctx.warnings)
 
 
 def _write_splits(settings: Settings, run_id: str, symbol: str, frame: pd.DataFrame) -> dict[str, OutputRef]:
@@ -206,7 +240,9 @@ def _plain(value: object) -> object:
     return str(value)
 
 
-def mark_failed(record: RunRecord, symbol: str, stage: str, reason: str) -> None:
+def mark_failed(
+    record: RunRecord, symbol: str, stage: str, reason: str, *, checks: dict[str, object] | None = None
+) -> None:
     """Mark the symbol failed and its later stages canceled; the first failure is the run's."""
     sym = record.symbols[symbol]
     if sym.status == SymbolStatus.FAILED:
@@ -214,6 +250,8 @@ def mark_failed(record: RunRecord, symbol: str, stage: str, reason: str) -> None
     sym.status = SymbolStatus.FAILED
     step = sym.stages[stage]
     step.status, step.finished_at, step.reason = StageStatus.FAILED, now_iso(), reason
+    if checks:
+        step.checks = _json_checks(checks)
     for later in STAGE_NAMES[STAGE_NAMES.index(stage) + 1 :]:
         sym.stages[later].status = StageStatus.CANCELED
     failure = Failure(stage=stage, symbol=symbol, reason=reason)

@@ -1,9 +1,11 @@
 """The run record: ``runs/<run_id>/run.json``, shared by the CLI and every worker of a run.
 
 Several workers finish stages at the same moment, so every update is a read-modify-write under an
-exclusive ``fcntl`` lock on ``runs/<run_id>/.lock``, and the new file is written beside the old one and
-renamed into place: a reader without the lock always sees a whole file, and no writer loses another's
-update. The run's status is derived from its symbols' statuses on every write.
+exclusive ``fcntl`` lock on ``runs/<run_id>/.lock`` (with ``PIPELINE_DATABASE_URL``: under the run's
+PostgreSQL lock, the ``runs`` table holding the record, see ``runindex.py``), and the new file is
+written beside the old one and renamed into place: a reader without the lock always sees a whole
+file, and no writer loses another's update. The run's status is derived from its symbols' statuses
+on every write.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from trading_pipeline.errors import RunError
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import RunConfig, time_basis
 from trading_pipeline.stages.records import RunMode, RunRecord, StageRecord, SymbolRecord
+from trading_pipeline.stages.runindex import RunIndex
 from trading_pipeline.statuses import STAGE_ENDED, SYMBOL_ENDED, RunStatus, StageStatus, SymbolStatus
 
 __all__ = [
@@ -95,6 +98,9 @@ def create_run(
         time_basis=time_basis(config),
     )
     _write(run_dir(settings, run_id), record)
+    index = RunIndex.for_settings(settings)
+    if index is not None:
+        index.save(record)
     return record
 
 
@@ -104,6 +110,10 @@ def parse_run(text: str | bytes) -> RunRecord:
 
 
 def read_run(settings: Settings, run_id: str) -> RunRecord:
+    index = RunIndex.for_settings(settings)
+    indexed = index.get(run_id) if index is not None else None
+    if indexed is not None:
+        return indexed
     path = run_dir(settings, run_id) / RUN_FILE
     try:
         return parse_run(path.read_bytes())
@@ -120,6 +130,15 @@ def update_run(settings: Settings, run_id: str, change: Callable[[RunRecord], No
     directory = run_dir(settings, run_id)
     if not directory.is_dir():
         raise RunError(f"no run {run_id!r} in {settings.runs_dir}")
+    index = RunIndex.for_settings(settings)
+    if index is not None:  # several hosts: the database's lock, not an flock over NFS
+        with index.locked(run_id) as conn:
+            record = index.get(run_id, conn) or read_run(settings, run_id)
+            change(record)
+            _derive_status(record)
+            _write(directory, record)
+            index.save(record, conn)
+        return record
     with exclusive_lock(directory / LOCK_FILE):
         record = read_run(settings, run_id)
         change(record)
@@ -152,6 +171,9 @@ def is_finished(record: RunRecord) -> bool:
 
 def list_runs(settings: Settings) -> list[RunRecord]:
     """Every run's record, newest first; unreadable folders are skipped."""
+    index = RunIndex.for_settings(settings)
+    if index is not None:
+        return index.all()
     runs = []
     if settings.runs_dir.is_dir():
         for path in settings.runs_dir.glob(f"*/{RUN_FILE}"):

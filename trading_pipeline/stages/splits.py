@@ -7,8 +7,10 @@ so a training label cannot reach into validation; and a row stays in its split o
 ``label_end`` is at or before the next split's start, so the purge is exact even for bar-count
 horizons over irregular bars. A symbol that does not reach into every split is reported, never re-cut.
 
-The minimum class share is judged on train only: tuning a threshold until validation or test pass
-would be selection on held-out data. Shares of every split and horizon are recorded.
+Each split's rows and each label class's rows in it are held to the run's minimums
+(`trading_pipeline.stages.minimums`). The minimum class share is judged on train only: tuning a
+threshold until validation or test pass would be selection on held-out data. Shares of every split
+and horizon are recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 from trading_pipeline.stages.base import StageContext
 from trading_pipeline.stages.config import RunConfig, horizon_name
 from trading_pipeline.stages.labels import CLASS_NAMES, LABEL_END
+from trading_pipeline.stages.minimums import check_minimums
 from trading_pipeline.stages.records import SplitPeriod, SplitPlan
 
 __all__ = ["SPLIT_NAMES", "PlanError", "make_plan", "split_sizes", "splits"]
@@ -140,10 +143,10 @@ def splits(frame: pd.DataFrame, ctx: StageContext) -> pd.DataFrame:
             ctx.checks[name] = {"rows": len(rows), "start": str(times.iloc[0]), "end": str(times.iloc[1])}
         else:
             ctx.checks[name] = {"rows": 0}
-            ctx.warn(f"no rows in {name}: the symbol's bars do not reach into {name}'s period of the run")
         shares[name] = {c: _shares(frame[c].to_numpy()[rows]) for c in columns} if len(rows) else {}
     ctx.checks.update(dropped)
     ctx.checks["class_shares"] = shares
+    check_minimums(ctx, codes, {c: frame[c].to_numpy() for c in columns}, SPLIT_NAMES)
     train_rows = int((codes == 0).sum())
     if train_rows:
         _check_train(ctx, shares["train"], train_rows)

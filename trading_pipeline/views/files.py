@@ -60,7 +60,7 @@ def file_listing(
 
     ``current``: each path's current version only; ``limit=None``: every matching row."""
     wanted = list(statuses) if statuses else None
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger(settings)
     page = ledger.page(source, wanted, limit=limit, offset=offset, current=current)
     counts = ledger.count_by_status(source, current=current)
     return FileListing(page.records, page.total, page.offset, counts)
@@ -68,12 +68,12 @@ def file_listing(
 
 def status_counts(settings: Settings, source: str | None = None) -> dict[FileStatus, int]:
     """Current versions per status, for the source or for all."""
-    return Ledger(settings.ledger_path).count_by_status(source, current=True)
+    return Ledger(settings).count_by_status(source, current=True)
 
 
 def latest_rejections(settings: Settings, limit: int = 10, source: str | None = None) -> list[FileRecord]:
     """The newest rejected files with their reasons."""
-    return Ledger(settings.ledger_path).page(source, FileStatus.REJECTED, limit=limit).records
+    return Ledger(settings).page(source, FileStatus.REJECTED, limit=limit).records
 
 
 def short_path(path: str, data_dir: Path) -> str:
@@ -110,5 +110,5 @@ class UploadedState:
 
 def upload_states(settings: Settings, session_id: str, names: Iterable[str]) -> list[UploadedState]:
     """Each named file of an upload session with its current ledger record (one query for all)."""
-    current = {Path(r.path).name: r for r in Ledger(settings.ledger_path).files(session_id, current=True)}
+    current = {Path(r.path).name: r for r in Ledger(settings).files(session_id, current=True)}
     return [UploadedState(name, current.get(name)) for name in names]

@@ -6,13 +6,15 @@ Nautilus layout (1e-9 fixed point, close-labelled per Nautilus' convention that 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trading_pipeline.errors import IngestError
-from trading_pipeline.ingest.columns import plan_columns
+from trading_pipeline.ingest.columns import ColumnPlan, plan_columns
 from trading_pipeline.ingest.layout import Layout
 from trading_pipeline.ingest.limits import check_columns, check_rows, current_limits
 from trading_pipeline.ingest.options import IngestOptions
@@ -23,16 +25,17 @@ from trading_pipeline.ingest.standardise import standardise
 from trading_pipeline.ingest.symbols import normalise_symbol
 from trading_pipeline.ingest.textsniff import TextSniff
 from trading_pipeline.ingest.timeformats import TimeFormat, detect_format, format_from_layout
+from trading_pipeline.ingest.timeparse import Carry
 from trading_pipeline.safeio import open_regular
 
-__all__ = ["read_parquet"]
+__all__ = ["ParquetPlan", "check_parquet_size", "parse_parquet", "plan_parquet", "read_parquet"]
 
 
 def _load(path: Path) -> pa.Table:
     try:
         with open_regular(path) as handle:
             parquet = pq.ParquetFile(handle)
-            _check_size(parquet.metadata, str(path))
+            check_parquet_size(parquet.metadata, str(path))
             return parquet.read()
     except (FileNotFoundError, PermissionError):
         raise  # the caller classifies a vanished or unreadable file
@@ -42,7 +45,7 @@ def _load(path: Path) -> pa.Table:
         ) from exc
 
 
-def _check_size(meta: pq.FileMetaData, path: str) -> None:
+def check_parquet_size(meta: pq.FileMetaData, path: str) -> None:
     """Rows, columns and decompressed size from the footer, before a byte of data is decompressed."""
     check_rows(meta.num_rows, path)
     check_columns(meta.num_columns, path)
@@ -80,37 +83,75 @@ def _sniff(table: pa.Table, path: Path) -> TextSniff:
     return TextSniff(path.name, "", names, rows, len(names))
 
 
-def read_parquet(path: Path, options: IngestOptions, layout: Layout | None = None) -> ParsedFile:
-    """Read, map columns by name, convert to canonical bars (file order kept)."""
-    layout = layout or Layout()
-    table = _load(path)
-    if table.num_rows == 0:
-        raise IngestError(path=str(path), reason="the Parquet file has no rows", check="non_empty")
+@dataclass
+class ParquetPlan:
+    """What the first rows of a Parquet file decide for all of it: profile, columns, time format."""
+
+    profile: Profile
+    plan: ColumnPlan
+    time_format: TimeFormat | None
+    symbol: str | None
+
+
+def plan_parquet(table: pa.Table, options: IngestOptions, layout: Layout, path: Path) -> ParquetPlan:
+    """The plan from the file's first rows (all of them for a whole read)."""
     profile = _profile(table, options, layout)
     plan = plan_columns(_sniff(table, path), profile, str(path), layout)
-    columns = {plan.roles[i]: _in_ns(table.column(i), plan.labels[i], path) for i in plan.used}
+    columns = _columns(table, plan, path)
     if "date" in columns and "time" in columns:
-        # Separate date and time columns: read as text joined by a space, exactly like a text file.
-        for role in ("date", "time"):
-            columns[role] = table.column(plan.roles.index(role)).cast(pa.string())
         dates, times = (columns[r].slice(0, 300).to_pylist() for r in ("date", "time"))
         fmt = detect_format([f"{d} {t}" for d, t in zip(dates, times, strict=True) if d and t])
     else:
         time_role = "datetime" if "datetime" in columns else "date"
         fmt = _time_format(table.column(plan.roles.index(time_role)))
     fmt = format_from_layout(layout, "date" in columns and "time" in columns) or fmt
-    raw = RawTable(columns, fmt, [], {plan.roles[i]: plan.labels[i] for i in plan.used})
-    result = standardise(raw, profile, options, str(path), layout=layout)
-    symbol = _metadata_symbol(table)
+    return ParquetPlan(profile, plan, fmt, _metadata_symbol(table))
+
+
+def _columns(table: pa.Table, plan: ColumnPlan, path: Path) -> dict[str, pa.ChunkedArray]:
+    columns = {plan.roles[i]: _in_ns(table.column(i), plan.labels[i], path) for i in plan.used}
+    if "date" in columns and "time" in columns:
+        # Separate date and time columns: read as text joined by a space, exactly like a text file.
+        for role in ("date", "time"):
+            columns[role] = table.column(plan.roles.index(role)).cast(pa.string())
+    return columns
+
+
+def parse_parquet(
+    table: pa.Table,
+    planned: ParquetPlan,
+    options: IngestOptions,
+    layout: Layout,
+    path: Path,
+    *,
+    first_row: int = 1,
+    carry: Carry | None = None,
+) -> ParsedFile:
+    """Rows of the file (all, or one batch starting at data row ``first_row``) as canonical bars."""
+    plan = planned.plan
+    labels = {plan.roles[i]: plan.labels[i] for i in plan.used}
+    raw = RawTable(_columns(table, plan, path), planned.time_format, [], labels, carry=carry)
+    if carry is not None:
+        raw.row_numbers = np.arange(first_row, first_row + table.num_rows)
+    result = standardise(raw, planned.profile, options, str(path), layout=layout)
     return ParsedFile(
         table=result.table,
-        profile=profile.name,
-        symbol=symbol,
+        profile=planned.profile.name,
+        symbol=planned.symbol,
         findings=result.findings,
         row_numbers=result.row_numbers,
-        bar_label=options.bar_label or layout.bar_label or profile.bar_label,
+        bar_label=options.bar_label or layout.bar_label or planned.profile.bar_label,
         notes=result.notes,
     )
+
+
+def read_parquet(path: Path, options: IngestOptions, layout: Layout | None = None) -> ParsedFile:
+    """Read, map columns by name, convert to canonical bars (file order kept)."""
+    layout = layout or Layout()
+    table = _load(path)
+    if table.num_rows == 0:
+        raise IngestError(path=str(path), reason="the Parquet file has no rows", check="non_empty")
+    return parse_parquet(table, plan_parquet(table, options, layout, path), options, layout, path)
 
 
 def _in_ns(column: pa.ChunkedArray, label: str, path: Path) -> pa.ChunkedArray:
