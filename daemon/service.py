@@ -25,8 +25,8 @@ from daemon.sources import Repository, SourceMap
 from daemon.submit import Submitter, Tally
 from daemon.tracker import Ready, StabilityTracker
 from jobqueue.connect import connect_settings
+from trading_pipeline.dbadmin import migrate_all
 from trading_pipeline.errors import DaemonLockLost, QueueUnavailableError
-from trading_pipeline.ledger import Ledger
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
 from trading_pipeline.sources import SessionManager
@@ -59,7 +59,7 @@ class Daemon:
         self, settings: Settings, connection: redis.Redis, *, repository: Repository | None = None
     ) -> None:
         settings.ensure_dirs()
-        Ledger(settings)  # create the tables if this is the first process
+        migrate_all(settings)  # create or upgrade every table if this is the first process
         self.settings = settings
         self.sources = SourceMap(settings, repository)
         self.hashes = HashCache()
@@ -186,7 +186,7 @@ class Daemon:
 def run_once(settings: Settings, connection: redis.Redis, *, repository: Repository | None = None) -> Tally:
     """One reconcile with no observers (cron, tests); files still being written are waited for."""
     settings.ensure_dirs()
-    Ledger(settings)  # create the tables if this is the first process
+    migrate_all(settings)  # create or upgrade every table if this is the first process
     sources = SourceMap(settings, repository)
     hashes = HashCache()
     tracker = StabilityTracker(settings.quiet_period_s)

@@ -99,7 +99,14 @@ def test_copy_from_sqlite_to_postgresql_loses_no_row(
     assert run.returncode == 0, run.stderr
     counts = json.loads(run.stdout)["tables"]
     before = Ledger(settings).files()
-    assert counts == {"sources": 2, "repository_state": 1, "files": len(before), "outputs": 6, "runs": 1}
+    assert counts == {
+        "sources": 2,
+        "repository_state": 1,
+        "files": len(before),
+        "outputs": 6,
+        "builds": 0,
+        "runs": 1,
+    }
     on_pg = settings.model_copy(update={"database_url": url})
     after = Ledger(on_pg).files()
     assert [(r.id, r.path, r.status, r.symbols) for r in after] == [
