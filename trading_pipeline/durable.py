@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trading_pipeline.safeio import open_regular
 
-__all__ = ["atomic_write_bytes", "atomic_writer", "exclusive_lock", "file_sha256", "fsync_dir"]
+__all__ = ["atomic_write_bytes", "atomic_writer", "exclusive_lock", "file_sha256", "fsync_dir", "publish"]
 
 
 def file_sha256(path: Path) -> str:
@@ -49,15 +49,20 @@ def atomic_writer(target: Path) -> Iterator[Path]:
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        tmp.replace(target)
-        fsync_dir(target.parent)
+        publish(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def publish(tmp: Path, target: Path) -> None:
+    """Move a finished temp file (on the same disk) into place: fsync it, rename it, fsync the folder."""
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.replace(target)
+    fsync_dir(target.parent)
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:

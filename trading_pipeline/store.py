@@ -8,16 +8,14 @@ file, fsync and rename: a crash leaves the old file or the new one, never half o
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trading_pipeline.durable import atomic_write_bytes, atomic_writer, exclusive_lock, file_sha256, fsync_dir
+from trading_pipeline.durable import atomic_writer, publish
 
-# The durable-file helpers are re-exported: they were first defined here, and callers still import them so.
-__all__ = ["BarStore", "atomic_write_bytes", "atomic_writer", "exclusive_lock", "file_sha256", "fsync_dir"]
+__all__ = ["BarStore"]
 
 CONTENT_KEY_LENGTH = 20
 
@@ -40,13 +38,7 @@ class BarStore:
         """Move a finished temp file (written beside ``path``'s folder, on the same disk) into place:
         fsync, rename, fsync the folder."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        tmp.replace(path)
-        fsync_dir(path.parent)
+        publish(tmp, path)
         return path
 
     def remove(self, path: Path) -> None:

@@ -8,7 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from trading_pipeline.store import BarStore, atomic_write_bytes, atomic_writer
+from trading_pipeline.durable import atomic_write_bytes, atomic_writer
+from trading_pipeline.store import BarStore
 
 
 def test_atomic_writer_leaves_only_the_target(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trading_pipeline.durable import atomic_writer
 from trading_pipeline.schema import BAR_COLUMNS
 from trading_pipeline.stages.bars import (
     INVALID_FLAG,
@@ -44,7 +45,6 @@ from trading_pipeline.stages.bars import (
 )
 from trading_pipeline.stages.base import StageContext
 from trading_pipeline.stages.ticks import MAX_LISTED, bad_tick_mask
-from trading_pipeline.store import atomic_writer
 
 __all__ = ["stream_clean", "stream_load"]
 
