@@ -9,11 +9,10 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
+from tests.ingest.conftest import ingest_once, same_as_whole
 from trading_pipeline.ingest.bounded import should_chunk
 from trading_pipeline.ingest.chunked import text_blocks
 from trading_pipeline.ingest.ingestor import DataIngestor
@@ -42,44 +41,16 @@ def _chunk_after(lines: list[str], rows: int) -> int:
     return len(lines[0]) * rows
 
 
-def _ingest(tmp: Path, path: Path, chunk_bytes: int | None, **options: Any) -> tuple[dict[str, Any], dict]:
-    data = tmp / f"data-{chunk_bytes}"
-    report = DataIngestor(Settings.from_env({}, data_dir=data), chunk_bytes=chunk_bytes).ingest(
-        path, IngestOptions(**options)
-    )
-    tables = {s: pq.read_table(r.output) for s, r in report.symbols.items() if r.output}
-    found = report.to_json()
-    for symbol in found["symbols"].values():
-        symbol.pop("output")
-    for key in ("errors", "warnings"):
-        found[key] = sorted(found[key], key=json.dumps)
-    leftovers = [
-        p for p in data.rglob("*") if p.is_file() and p.suffix != ".parquet" and "state" not in p.parts
-    ]
-    assert leftovers == []  # no temp or spill file survives
-    return found, tables
-
-
-def _same_as_whole(tmp: Path, path: Path, chunk_bytes: int, **options: Any) -> dict[str, Any]:
-    whole, whole_tables = _ingest(tmp, path, None, **options)
-    chunked, chunked_tables = _ingest(tmp, path, chunk_bytes, **options)
-    assert chunked == whole
-    assert chunked_tables.keys() == whole_tables.keys()
-    for symbol, table in whole_tables.items():
-        assert chunked_tables[symbol].equals(table)
-    return chunked
-
-
 def test_dst_fall_back_resolved_across_a_chunk_boundary(tmp_path: Path) -> None:
     # 2023-11-05 in Chicago: 01:00-01:59 happens twice (CDT, then CST); cut inside the repeated hour
     first = [f"2023-11-05 00:{m:02d}:00" for m in range(0, 60, 10)]
     hour = [f"2023-11-05 01:{m:02d}:00" for m in range(0, 60, 10)]
     lines = [_line(s) for s in [*first, *hour, *hour, "2023-11-05 02:00:00"]]
     path = _write(tmp_path / "ES.csv", lines)
-    report = _same_as_whole(tmp_path, path, _chunk_after(lines, 9), tz="America/Chicago")
+    report = same_as_whole(tmp_path, path, _chunk_after(lines, 9), tz="America/Chicago")
     assert report["status"] == "ingested"
     assert report["symbols"]["ES"]["rows"] == 19  # both passes through the hour kept, none a duplicate
-    _, tables = _ingest(tmp_path / "again", path, _chunk_after(lines, 9), tz="America/Chicago")
+    _, tables = ingest_once(tmp_path / "again", path, _chunk_after(lines, 9), tz="America/Chicago")
     times = tables["ES"].column("datetime").cast("int64").to_pylist()
     assert times == sorted(times) and len(set(times)) == 19
 
@@ -90,7 +61,7 @@ def test_duplicate_and_step_back_at_chunk_boundaries_name_the_file_rows(tmp_path
     lines.insert(10, lines[9])  # data row 11 repeats row 10 exactly: the first row of chunk 2
     lines.insert(20, _line(stamps[3], 103))  # data row 21 steps back in time: the first row of chunk 3
     path = _write(tmp_path / "ES.csv", lines)
-    report = _same_as_whole(tmp_path, path, _chunk_after(lines, 10))
+    report = same_as_whole(tmp_path, path, _chunk_after(lines, 10))
     by_check = {f["check"]: f for f in report["warnings"]}
     assert by_check["duplicate_rows"]["rows"] == [11, 21]  # row 21 repeats row 4 once sorted
     assert by_check["unsorted"]["rows"] == [21]
@@ -101,7 +72,7 @@ def test_conflicting_duplicate_across_a_boundary_rejects_with_both_rows(tmp_path
     lines = [_line(s) for s in _minutes(10, 12)]
     lines.insert(6, _line(_minutes(10, 12)[5], 150))  # same time as row 6, other prices: row 7
     path = _write(tmp_path / "ES.csv", lines)
-    report = _same_as_whole(tmp_path, path, _chunk_after(lines, 6))
+    report = same_as_whole(tmp_path, path, _chunk_after(lines, 6))
     assert report["status"] == "rejected"
     conflict = next(f for f in report["errors"] if f["check"] == "conflicting_duplicates")
     assert conflict["rows"] == [6, 7]
@@ -115,7 +86,7 @@ def test_gaps_and_bad_values_counted_over_every_chunk(tmp_path: Path) -> None:
     lines = [_line(s) for s in stamps]
     lines[30] = lines[30].replace(",00101.00,", ",00098.00,", 1)  # high below open: row 31
     path = _write(tmp_path / "ES.csv", lines)
-    report = _same_as_whole(tmp_path, path, _chunk_after(lines, 7))
+    report = same_as_whole(tmp_path, path, _chunk_after(lines, 7))
     gaps = next(f for f in report["warnings"] if f["check"] == "gaps")
     assert gaps["count"] == 2 and "4 missing bars" in gaps["message"]
     assert report["status"] == "rejected"
@@ -126,29 +97,29 @@ def test_newest_first_and_multi_symbol_files_go_through_the_sort(tmp_path: Path)
     stamps = _minutes(10, 50)
     newest = [_line(s, 100 + i) for i, s in reversed(list(enumerate(stamps)))]
     path = _write(tmp_path / "ES.csv", newest)
-    report = _same_as_whole(tmp_path, path, _chunk_after(newest, 8))
+    report = same_as_whole(tmp_path, path, _chunk_after(newest, 8))
     assert any("newest first" in f["message"] for f in report["warnings"])
     both = tmp_path / "both.csv"
     rows = [f"{s},{sym},1.0,2.0,0.5,1.5,7\n" for s in stamps for sym in ("AAA", "BBB")]
     both.write_text("datetime,symbol,open,high,low,close,volume\n" + "".join(rows))
-    report = _same_as_whole(tmp_path, both, len(rows[0]) * 9)
+    report = same_as_whole(tmp_path, both, len(rows[0]) * 9)
     assert {s: v["rows"] for s, v in report["symbols"].items()} == {"AAA": 50, "BBB": 50}
-    picked = _same_as_whole(tmp_path / "picked", both, len(rows[0]) * 9, symbol="BBB")
+    picked = same_as_whole(tmp_path / "picked", both, len(rows[0]) * 9, symbol="BBB")
     assert list(picked["symbols"]) == ["BBB"]
 
 
 def test_close_labels_ragged_rows_and_gzip(tmp_path: Path) -> None:
     lines = [_line(s) for s in _minutes(10, 30)]
     path = _write(tmp_path / "ES.csv", lines)
-    report = _same_as_whole(tmp_path, path, _chunk_after(lines, 7), bar_label="close")
+    report = same_as_whole(tmp_path, path, _chunk_after(lines, 7), bar_label="close")
     assert report["symbols"]["ES"]["start"].startswith("2024-01-08T09:59")
     ragged = [*lines[:12], "2024-01-08 10:12:00,1,2\n", *lines[12:]]
     path = _write(tmp_path / "ES.csv", ragged)
-    report = _same_as_whole(tmp_path, path, _chunk_after(lines, 5))
+    report = same_as_whole(tmp_path, path, _chunk_after(lines, 5))
     assert next(f for f in report["errors"] if f["check"] == "ragged_rows")["rows"] == [13]
     packed = tmp_path / "ES.csv.gz"
     packed.write_bytes(gzip.compress((HEADER + "".join(lines)).encode()))
-    assert _same_as_whole(tmp_path, packed, _chunk_after(lines, 4))["status"] == "ingested"
+    assert same_as_whole(tmp_path, packed, _chunk_after(lines, 4))["status"] == "ingested"
 
 
 def test_every_real_file_ingests_the_same_in_tiny_chunks(tmp_path: Path, real_data: Path) -> None:
@@ -156,7 +127,7 @@ def test_every_real_file_ingests_the_same_in_tiny_chunks(tmp_path: Path, real_da
     for number, case in enumerate(cases):
         args = case["args"]
         options = {args[i].lstrip("-").replace("-", "_"): args[i + 1] for i in range(0, len(args), 2)}
-        _same_as_whole(tmp_path / str(number), real_data / case["file"], 300, **options)
+        same_as_whole(tmp_path / str(number), real_data / case["file"], 300, **options)
 
 
 def test_text_blocks_end_at_line_ends() -> None:

@@ -6,17 +6,15 @@ cuts the file after exactly ``k`` rows (each file here is one row group).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tests.ingest.conftest import same_as_whole
 from trading_pipeline.ingest.chunkedparquet import batch_rows, parquet_bytes
 from trading_pipeline.ingest.ingestor import DataIngestor
-from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.settings import Settings
 
 
@@ -48,40 +46,12 @@ def _chunk_after(path: Path, rows: int) -> int:
     return chunk
 
 
-def _ingest(tmp: Path, path: Path, chunk_bytes: int | None, **options: Any) -> tuple[dict[str, Any], dict]:
-    data = tmp / f"data-{chunk_bytes}"
-    report = DataIngestor(Settings.from_env({}, data_dir=data), chunk_bytes=chunk_bytes).ingest(
-        path, IngestOptions(**options)
-    )
-    tables = {s: pq.read_table(r.output) for s, r in report.symbols.items() if r.output}
-    found = report.to_json()
-    for symbol in found["symbols"].values():
-        symbol.pop("output")
-    for key in ("errors", "warnings"):
-        found[key] = sorted(found[key], key=json.dumps)
-    leftovers = [
-        p for p in data.rglob("*") if p.is_file() and p.suffix != ".parquet" and "state" not in p.parts
-    ]
-    assert leftovers == []  # no temp or spill file survives
-    return found, tables
-
-
-def _same_as_whole(tmp: Path, path: Path, chunk_bytes: int, **options: Any) -> dict[str, Any]:
-    whole, whole_tables = _ingest(tmp, path, None, **options)
-    chunked, chunked_tables = _ingest(tmp, path, chunk_bytes, **options)
-    assert chunked == whole
-    assert chunked_tables.keys() == whole_tables.keys()
-    for symbol, table in whole_tables.items():
-        assert chunked_tables[symbol].equals(table)
-    return chunked
-
-
 def test_dst_fall_back_resolved_across_a_batch_boundary(tmp_path: Path) -> None:
     """Naive Chicago times through the repeated 01:00 hour, cut inside it: both passes kept in order."""
     first = [f"2023-11-05 00:{m:02d}:00" for m in range(0, 60, 10)]
     hour = [f"2023-11-05 01:{m:02d}:00" for m in range(0, 60, 10)]
     path = _write(tmp_path / "ES.parquet", _bars([*first, *hour, *hour, "2023-11-05 02:00:00"]))
-    report = _same_as_whole(tmp_path, path, _chunk_after(path, 9), tz="America/Chicago")
+    report = same_as_whole(tmp_path, path, _chunk_after(path, 9), tz="America/Chicago")
     assert report["status"] == "ingested" and report["symbols"]["ES"]["rows"] == 19
 
 
@@ -90,7 +60,7 @@ def test_duplicate_and_step_back_at_batch_boundaries_name_the_file_rows(tmp_path
     frame = _bars(pd.date_range("2024-01-08 10:00", periods=30, freq="1min"))
     rows = [frame.iloc[:10], frame.iloc[9:10], frame.iloc[10:19], frame.iloc[3:4], frame.iloc[19:]]
     path = _write(tmp_path / "ES.parquet", pd.concat(rows, ignore_index=True))
-    report = _same_as_whole(tmp_path, path, _chunk_after(path, 10))
+    report = same_as_whole(tmp_path, path, _chunk_after(path, 10))
     by_check = {f["check"]: f for f in report["warnings"]}
     assert by_check["duplicate_rows"]["rows"] == [11, 21]
     assert by_check["unsorted"]["rows"] == [21]
@@ -102,7 +72,7 @@ def test_epoch_seconds_and_a_gap_over_several_batches(tmp_path: Path) -> None:
     times = pd.date_range("2024-01-08 10:00", periods=40, freq="1min").delete([25, 26, 27])
     frame = _bars(times).assign(datetime=times.asi8 // 10**6)
     path = _write(tmp_path / "ES.parquet", frame)
-    report = _same_as_whole(tmp_path, path, _chunk_after(path, 7))
+    report = same_as_whole(tmp_path, path, _chunk_after(path, 7))
     gaps = next(f for f in report["warnings"] if f["check"] == "gaps")
     assert gaps["count"] == 1 and report["symbols"]["ES"]["rows"] == 37
 
