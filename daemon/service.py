@@ -26,6 +26,7 @@ from daemon.submit import Submitter, Tally
 from daemon.tracker import Ready, StabilityTracker
 from jobqueue.connect import connect_settings
 from trading_pipeline.dbadmin import migrate_all
+from trading_pipeline.durable import sweep_temps
 from trading_pipeline.errors import DaemonLockLost, QueueUnavailableError
 from trading_pipeline.logs import get_logger
 from trading_pipeline.settings import Settings
@@ -36,7 +37,7 @@ __all__ = ["Daemon", "connect", "run_once", "serve"]
 log = get_logger("daemon")
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
-SESSION_CLEANUP_INTERVAL_S = 3600.0
+HOUSEKEEPING_INTERVAL_S = 3600.0
 """How often finished upload sessions older than ``PIPELINE_SESSION_MAX_AGE_H`` are removed."""
 
 
@@ -147,22 +148,32 @@ class Daemon:
             return
         self._backoff_s = BACKOFF_MIN_S
         self._next_reconcile = time.monotonic() + self.settings.reconcile_interval_s
-        self._cleanup_sessions()
+        self._housekeeping()
 
-    def _cleanup_sessions(self) -> None:
-        """Automatic clean-up of old upload sessions, hourly, after a good reconcile (so the ledger is
-        current). Only sessions whose files are all finished go; ``PIPELINE_SESSION_MAX_AGE_H=0``
-        turns it off."""
-        if self.settings.session_max_age_h <= 0 or time.monotonic() < self._next_cleanup:
+    def _housekeeping(self) -> None:
+        """Hourly, after a good reconcile (so the ledger is current): finished upload sessions older
+        than ``PIPELINE_SESSION_MAX_AGE_H`` go (0 keeps them), and so do temp files that killed writers
+        left in the store and the run folders (``durable.sweep_temps``)."""
+        if time.monotonic() < self._next_cleanup:
             return
-        self._next_cleanup = time.monotonic() + SESSION_CLEANUP_INTERVAL_S
+        self._next_cleanup = time.monotonic() + HOUSEKEEPING_INTERVAL_S
         try:
-            removed = SessionManager(self.settings).cleanup_old_sessions()
+            max_age_s = 3600 * self.settings.temp_max_age_h
+            temps = [
+                p
+                for d in (self.settings.processed_dir, self.settings.runs_dir)
+                for p in sweep_temps(d, max_age_s=max_age_s)
+            ]
+            sessions = []
+            if self.settings.session_max_age_h > 0:
+                sessions = SessionManager(self.settings).cleanup_old_sessions()
         except Exception as exc:  # never let housekeeping stop the watcher
-            log.warning("session_cleanup.failed", error=f"{type(exc).__name__}: {exc}")
+            log.warning("housekeeping.failed", error=f"{type(exc).__name__}: {exc}")
             return
-        if removed:
-            log.info("session_cleanup", removed=removed, max_age_h=self.settings.session_max_age_h)
+        if temps:
+            log.info("abandoned temp files removed", paths=[str(p) for p in temps])
+        if sessions:
+            log.info("session_cleanup", removed=sessions, max_age_h=self.settings.session_max_age_h)
 
     def _on_ready(self, batch: list[Ready]) -> None:
         self.submitted.add(self.submitter.submit_ready(batch))

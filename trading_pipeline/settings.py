@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     )
     # Upload sessions
     session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
+    temp_max_age_h: float = Field(
+        default=6.0,
+        gt=0,
+        description="A temp file untouched this long is a killed writer's (on any host) and is removed.",
+    )
     # UI
     ui_host: str = Field(default="127.0.0.1", description="Address the UI binds; loopback unless exposed.")
     ui_port: int = Field(default=8501, ge=1, le=65535, description="Port of the UI (`pipeline ui`, `up`).")

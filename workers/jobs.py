@@ -33,7 +33,7 @@ from rq import get_current_job
 from rq.job import Job
 
 from jobqueue.ingest import local_arguments
-from trading_pipeline.durable import file_sha256
+from trading_pipeline.durable import file_sha256, sweep_temps
 from trading_pipeline.errors import (
     FileRefusedError,
     IngestError,
@@ -45,6 +45,7 @@ from trading_pipeline.ingest.ingestor import DataIngestor, refusal_report
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.logs import get_logger
+from trading_pipeline.names import check_source_id
 from trading_pipeline.report import FileReport, Finding
 from trading_pipeline.safeio import Refusal, inspect_file, refusal_for_error, vanished
 from trading_pipeline.settings import Settings
@@ -119,6 +120,8 @@ def _ingest_file(
     if done is None:  # enqueued by something other than the daemon: give the file its row first
         stat = Path(path).stat()
         ledger.record_seen(source, path, sha256, stat.st_size, stat.st_mtime)
+    elif done.attempts:
+        _sweep_after_kill(settings, source)
     progress = make_progress(job)
     ledger.set_status(
         source,
@@ -150,6 +153,17 @@ def _ingest_file(
         )
     progress("done", 100.0)
     return report.to_json()
+
+
+def _sweep_after_kill(settings: Settings, source: str) -> None:
+    """An earlier attempt at this file started and did not finish: its worker may have been killed
+    while writing, and its temp files would stay forever beside the outputs this attempt writes. Rare,
+    so the walk over the source's folder costs a burst nothing."""
+    removed = sweep_temps(
+        settings.processed_dir / check_source_id(source), max_age_s=3600 * settings.temp_max_age_h
+    )
+    if removed:
+        log.info("abandoned temp files removed", paths=[str(p) for p in removed])
 
 
 def _mount_missing(settings: Settings, path: str, opts: IngestOptions) -> MountMissingError | None:

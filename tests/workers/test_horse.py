@@ -17,8 +17,10 @@ from rq.job import Job, JobStatus
 
 from jobqueue import SERIALIZER
 from testkit import drop_csv, enqueue, parquet_rows, wait_for
+from trading_pipeline.durable import temp_path
 from trading_pipeline.ledger import Ledger
 from trading_pipeline.settings import Settings
+from trading_pipeline.store import BarStore
 
 pytestmark = pytest.mark.integration
 
@@ -95,8 +97,16 @@ def test_a_horse_killed_mid_job_costs_one_retry_and_the_worker_carries_on(
 
     wait_for(writing, timeout_s=60, what="the job to reach 'writing'")
     victim = _horse_pid(conn, job_id)
+    # What the horse leaves when killed a moment later, inside pq.write_table: its temp file, named by
+    # durable.temp_path with its host and pid.
+    target = BarStore(queue_settings.processed_dir).path_for("default", "MES", sha)
+    ours = temp_path(target).name
+    half_written = target.with_name(ours.replace(f"-{os.getpid()}-", f"-{victim}-"))
+    half_written.parent.mkdir(parents=True)
+    half_written.write_bytes(b"PAR1 half a file")
     os.kill(victim, signal.SIGKILL)
     wait_for(lambda: _finished(conn, [job_id]), timeout_s=90, what="the retried job to finish")
+    assert not half_written.exists(), "the retry removed the killed horse's temp file"
     job = _job(conn, job_id)
     assert job.retries_left == queue_settings.ingest_retries - 1
     assert _horse_pid(conn, job_id) not in (victim, worker.pid)

@@ -13,7 +13,6 @@ file's row numbers and is merged across chunks (``validation.tally``).
 from __future__ import annotations
 
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trading_pipeline.durable import temp_path
 from trading_pipeline.futures.stream import FuturesTally, futures_tally
 from trading_pipeline.ingest.chunkedparquet import open_chunks
 from trading_pipeline.ingest.options import IngestOptions
@@ -103,7 +103,7 @@ class _Run:
             state = _Symbol(in_time=SortedChecks(threshold=self.intervals.get(name)))
             state.futures = futures_tally([name, self.options.symbol], self.memory_mb)
             if self.out_dir is not None and is_safe_symbol(name):
-                state.writer = BarWriter(self.out_dir / f".{name}.{uuid.uuid4().hex[:8]}.parquet.tmp")
+                state.writer = BarWriter(temp_path(self.out_dir / f"{name}.parquet"))
             self.symbols[name] = state
         return self.symbols[name]
 
