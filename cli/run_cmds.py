@@ -14,8 +14,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, err_console, exits_cleanly, load_settings, print_json, styled_status
-from cli.status_cmds import status_with_warnings
+from cli.common import (
+    console,
+    err_console,
+    exits_cleanly,
+    load_settings,
+    print_json,
+    status_with_warnings,
+    styled_status,
+)
 from jobqueue.connect import connect_settings, resolve_url
 from trading_pipeline.settings import Settings
 from trading_pipeline.stages.config import TIMEFRAME_EXAMPLES, RunConfig, build_config

@@ -11,18 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from cli.common import console, escape, exits_cleanly, load_settings, print_json, styled_status
+from cli.common import exits_cleanly, load_settings, print_json, status_text
+from cli.table import Cell, TextTable
 from trading_pipeline.errors import UsageError
-from trading_pipeline.statuses import FileStatus
-from trading_pipeline.views.files import reason_or_warning as plain_reason
-from trading_pipeline.views.files import short_path
+from trading_pipeline.statuses import FileStatus, Tone, tone
 
 if TYPE_CHECKING:
     from trading_pipeline.ledger import FileRecord
 
-__all__ = ["reason_or_warning", "register", "status_with_warnings"]
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -66,46 +64,36 @@ def files(
     listing = file_listing(
         settings, source=source, statuses=status, limit=None if show_all else limit, current=current
     )
-    console.print(_files_table(list(reversed(listing.records)), settings.data_dir))
+    _files_table(list(reversed(listing.records)), settings.data_dir).print()
     summary = listing.summary()
     if listing.warned:
         summary += f"; {listing.warned:,} shown with warnings (`pipeline validate FILE` lists them all)"
     if len(listing.records) < listing.total:
         summary += f" (the newest {len(listing.records):,} of {listing.total:,} shown; --all shows every one)"
-    console.print(summary, highlight=False)
+    print(summary)
 
 
-def _files_table(records: list[FileRecord], data_dir: Path) -> Table:
-    table = Table(title=f"Files in {escape(str(data_dir))}", title_justify="left")
-    for column in ("path", "source", "status", "symbols", "rows", "updated", "reason"):
-        table.add_column(column, overflow="fold", justify="right" if column == "rows" else "left")
+def _files_table(records: list[FileRecord], data_dir: Path) -> TextTable:
+    from trading_pipeline.views.files import reason_or_warning, short_path
+
+    columns = ["path", "source", "status", "symbols", "rows", "updated", "reason"]
+    table = TextTable(columns, title=f"Files in {data_dir}", right={"rows"})
     for r in records:
         symbols = ", ".join(r.symbols[:3]) + (f" +{len(r.symbols) - 3}" if len(r.symbols) > 3 else "")
         table.add_row(
-            escape(short_path(r.path, data_dir)),
-            escape(r.source_id),
-            status_with_warnings(r.status, r.warning_count),
-            escape(symbols),
+            short_path(r.path, data_dir),
+            r.source_id,
+            Cell(status_text(r.status, r.warning_count), Tone.BUSY if r.warning_count else tone(r.status)),
+            symbols,
             f"{r.rows:,}" if r.rows else "",
             _local_time(r.updated_at),
-            reason_or_warning(r.reason, r.first_warning, r.warning_count),
+            Cell(reason_or_warning(r.reason, r.first_warning, r.warning_count), _reason_tone(r)),
         )
     return table
 
 
-def status_with_warnings(status: str, warnings: int) -> str:
-    """``ingested ⚠ 2``: a status with doubts never looks like a clean one."""
-    if not warnings:
-        return styled_status(status)
-    return f"{styled_status(status)} [yellow]⚠ {warnings}[/]"
-
-
-def reason_or_warning(reason: str, first_warning: str, warnings: int) -> str:
-    """The reason, else the first warning (and how many more), escaped for the terminal."""
-    text = plain_reason(reason, first_warning, warnings)
-    if reason or not warnings:
-        return escape(text)
-    return f"[yellow]warning:[/] {escape(text.removeprefix('warning: '))}"
+def _reason_tone(record: FileRecord) -> Tone | None:
+    return Tone.BUSY if record.warning_count and not record.reason else None
 
 
 def _local_time(iso: str) -> str:
@@ -137,32 +125,26 @@ def jobs(
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    columns = ("queued", "started", "scheduled", "deferred", "finished", "failed", "canceled")
-    queues = Table(title=f"Queues at {escape(summary['redis_url'])}", title_justify="left")
-    queues.add_column("queue")
-    for column in columns:
-        queues.add_column(column, justify="right")
+    columns = ["queued", "started", "scheduled", "deferred", "finished", "failed", "canceled"]
+    queues = TextTable(["queue", *columns], title=f"Queues at {summary['redis_url']}", right=set(columns))
     for row in summary["queues"]:
-        queues.add_row(escape(row["queue"]), *(str(row[c]) for c in columns))
-    console.print(queues)
-    workers = Table(title=f"{len(summary['workers'])} worker(s)", title_justify="left")
-    for column in ("name", "state", "queues", "current job", "ok", "failed"):
-        workers.add_column(column)
+        queues.add_row(row["queue"], *(str(row[c]) for c in columns))
+    queues.print()
+    workers = TextTable(
+        ["name", "state", "queues", "current job", "ok", "failed"],
+        title=f"{len(summary['workers'])} worker(s)",
+        right={"ok", "failed"},
+    )
     for w in summary["workers"]:
         workers.add_row(
-            escape(w["name"]), w["state"], escape(",".join(w["queues"])), escape(w["current_job"] or ""),
+            w["name"], Cell(w["state"], tone(w["state"])), ",".join(w["queues"]), w["current_job"] or "",
             str(w["successful_jobs"]), str(w["failed_jobs"]),
         )  # fmt: skip
-    console.print(workers)
+    workers.print()
     if summary["failures"]:
-        failed = Table(title="Latest failures", title_justify="left")
-        for column in ("ended", "queue", "job", "error"):
-            failed.add_column(column, overflow="fold")
+        failed = TextTable(["ended", "queue", "job", "error"], title="Latest failures")
         for f in summary["failures"]:
             failed.add_row(
-                _local_time(f["ended_at"] or ""),
-                escape(f["queue"]),
-                escape(f["description"] or f["job_id"]),
-                escape(f["error"]),
+                _local_time(f["ended_at"] or ""), f["queue"], f["description"] or f["job_id"], f["error"]
             )
-        console.print(failed)
+        failed.print()

@@ -113,7 +113,7 @@ class EmbeddedRedis:
         persists its data) before a new one starts.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        stale = resolve_url(self.settings.model_copy(update={"redis_url": None}))
+        stale = resolve_url(self.settings.replace(redis_url=None))
         if stale and redis_answers(stale):
             log.warning("stopping a stale embedded redis", url=stale)
             client = redis.Redis.from_url(stale, socket_timeout=5)

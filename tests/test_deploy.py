@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+from dataclasses import fields
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -29,8 +30,7 @@ def _console_scripts() -> set[str]:
 
 
 def _setting_names() -> set[str]:
-    names = {f"PIPELINE_{name.upper()}" for name in Settings.model_fields}
-    return names | {"REDIS_URL"}
+    return {env for field in fields(Settings) for env in Settings.env_names(field.name)}
 
 
 def _check_command(argv: list[str], where: str) -> None:

@@ -438,14 +438,17 @@ class Ledger:
         offset: int = 0,
         newest_first: bool = True,
         current: bool = False,
+        total: int | None = None,
     ) -> FilePage:
         """One page of the listing (``limit=None``: all of it) and the number of matching rows.
 
-        ``current``: only each path's current version (its newest row), not its history."""
+        ``current``: only each path's current version (its newest row), not its history. ``total``:
+        the number of matching rows when the caller has counted them already (saves a scan)."""
         where, args = _filters(source_id, status, current)
         order = "DESC" if newest_first else "ASC"
         with self._read() as conn:
-            total = int(conn.execute(f"SELECT COUNT(*) FROM files f {where}", args).fetchone()[0])
+            if total is None:
+                total = int(conn.execute(f"SELECT COUNT(*) FROM files f {where}", args).fetchone()[0])
             rows = conn.execute(
                 f"{SELECT_FILES} {where} GROUP BY f.id ORDER BY f.id {order} LIMIT ? OFFSET ?",
                 [*args, NO_LIMIT if limit is None else limit, offset],

@@ -9,180 +9,160 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from trading_pipeline.envsettings import EnvSettings, setting
 
 __all__ = ["Settings", "get_settings"]
 
+DEFAULT_DATA_DIR = Path("data")
 
-class Settings(BaseSettings):
-    """Where things live on disk and how the services behave."""
 
-    model_config = SettingsConfigDict(env_prefix="PIPELINE_", extra="ignore", frozen=True)
+def _known_zone(value: str) -> str | None:
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as America/Chicago"
+            ) from exc
+    return value or None
 
-    data_dir: Path = Field(default=Path("data"), description="Root of everything on disk.")
-    database_url: str | None = Field(
-        default=None,
-        description="postgresql://user:password@host/db for the ledger and the source registry (several"
-        " hosts); unset means SQLite files in data/state (one host).",
+
+def _zone_map_text(text: str) -> dict[str, str]:
+    """``default=America/Chicago,vendor_x=UTC`` as well as JSON."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not valid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError("use a JSON object of source: zone")
+        return {str(k): str(v) for k, v in loaded.items()}
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError("use source=Zone pairs separated by commas, e.g. default=America/Chicago")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _zones_exist(value: dict[str, str]) -> dict[str, str]:
+    for zone_name in value.values():
+        _known_zone(zone_name)
+    return value
+
+
+def _database(value: str) -> str | None:
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            "use a postgresql://user:password@host:port/dbname URL (or leave it unset for SQLite)"
+        )
+    return value or None
+
+
+def _absolute(value: Path) -> Path:
+    return value.expanduser().resolve()
+
+
+@dataclass(frozen=True, init=False)
+class Settings(EnvSettings):
+    """Where things live on disk and how the services behave.
+
+    ``Settings()`` reads the process environment, ``Settings.from_env(environ, **values)`` a given one;
+    ``settings.replace(**changes)`` is a checked copy. An invalid value raises ``ConfigError`` naming
+    the setting and the variable it came from.
+    """
+
+    env_prefix = "PIPELINE_"
+
+    data_dir: Path = setting(DEFAULT_DATA_DIR, "Root of everything on disk.", check=_absolute)
+    database_url: str | None = setting(
+        None,
+        "postgresql://user:password@host/db for the ledger and the source registry (several hosts);"
+        " unset means SQLite files in data/state (one host).",
+        check=_database,
     )
-    redis_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("PIPELINE_REDIS_URL", "REDIS_URL"),
-        description="Redis to use; unset means `pipeline up` starts an embedded one.",
+    redis_url: str | None = setting(
+        None,
+        "Redis to use; unset means `pipeline up` starts an embedded one.",
+        env=("PIPELINE_REDIS_URL", "REDIS_URL"),
     )
-    log_format: str = Field(
-        default="auto", description="auto (pretty on a tty, JSON otherwise), json, console"
-    )
-    log_level: str = "info"
+    log_format: str = setting("auto", "auto (pretty on a tty, JSON otherwise), json, console")
+    log_level: str = setting("info", "debug, info, warning or error.")
 
     # Ingest
-    default_tz: str | None = Field(
-        default=None, description="Zone for naive timestamps when no --tz and no vendor rule applies."
+    default_tz: str | None = setting(
+        None, "Zone for naive timestamps when no --tz and no vendor rule applies.", check=_known_zone
     )
-    ingest_memory_mb: int = Field(
-        default=1024,
-        ge=128,
-        description="Peak memory one ingest may use: larger files are read, checked and sorted in chunks.",
+    ingest_memory_mb: int = setting(
+        1024, "Peak memory one ingest may use: larger files are read, checked and sorted in chunks.", ge=128
     )
-    source_tz: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=dict,
+    source_tz: dict[str, str] = setting(
         description="Zone of naive timestamps per source, like --tz for every file of it:"
         " 'default=America/Chicago,vendor_x=Europe/London' (or JSON).",
+        factory=dict,
+        parse=_zone_map_text,
+        check=_zones_exist,
     )
-    session_short_run_min: float = Field(
-        default=5.0,
+    session_short_run_min: float = setting(
+        5.0,
+        "Futures session checks: a run of missing bars up to this many minutes is a quiet market"
+        " (no_trade), a longer one a suspected outage.",
         gt=0,
-        description="Futures session checks: a run of missing bars up to this many minutes is a quiet "
-        "market (no_trade), a longer one a suspected outage.",
     )
     # Limits: one hostile file must not exhaust a worker. A refusal names the setting to raise.
-    max_decompressed_mb: int = Field(
-        default=32768, ge=1, description="Largest content of one file once decompressed (plain files: size)."
+    max_decompressed_mb: int = setting(
+        32768, "Largest content of one file once decompressed (plain files: size).", ge=1
     )
-    max_rows: int = Field(default=1_000_000_000, ge=1, description="Most rows one file may hold.")
-    max_columns: int = Field(default=1000, ge=1, description="Most columns one file may hold.")
-    max_line_kb: int = Field(default=64, ge=1, description="Longest line of a text file, in KiB.")
-    max_zip_members: int = Field(default=10_000, ge=1, description="Most members one zip archive may hold.")
+    max_rows: int = setting(1_000_000_000, "Most rows one file may hold.", ge=1)
+    max_columns: int = setting(1000, "Most columns one file may hold.", ge=1)
+    max_line_kb: int = setting(64, "Longest line of a text file, in KiB.", ge=1)
+    max_zip_members: int = setting(10_000, "Most members one zip archive may hold.", ge=1)
     # Watcher
-    quiet_period_s: float = Field(default=1.0, description="A file must keep size and mtime this long.")
-    reconcile_interval_s: float = Field(default=30.0, description="Full rescan of the watched folders.")
-    force_polling: bool = Field(default=False, description="Use PollingObserver even on local disks.")
-    poll_interval_s: float = 1.0
+    quiet_period_s: float = setting(1.0, "A file must keep size and mtime this long.", ge=0)
+    reconcile_interval_s: float = setting(30.0, "Full rescan of the watched folders.", gt=0)
+    force_polling: bool = setting(False, "Use PollingObserver even on local disks.")
+    poll_interval_s: float = setting(1.0, "How often the polling observer looks.", gt=0)
     # Queue
-    job_timeout_s: int = Field(default=3600, description="Longest a single ingest job may run.")
-    result_ttl_s: int = Field(default=7 * 24 * 3600, description="How long RQ keeps finished jobs.")
-    failure_ttl_s: int = Field(default=7 * 24 * 3600)
-    ingest_retries: int = 3
+    job_timeout_s: int = setting(3600, "Longest a single ingest job may run.", ge=1)
+    result_ttl_s: int = setting(7 * 24 * 3600, "How long RQ keeps finished jobs.")
+    failure_ttl_s: int = setting(7 * 24 * 3600, "How long RQ keeps failed jobs.")
+    ingest_retries: int = setting(3, "Retries of an ingest job that failed for a passing reason.", ge=0)
     # Workers
-    horse_max_jobs: int = Field(
-        default=200, ge=1, description="Jobs a work horse serves before a fresh fork; 1 = RQ's fork per job."
+    horse_max_jobs: int = setting(
+        200, "Jobs a work horse serves before a fresh fork; 1 = RQ's fork per job.", ge=1
     )
-    horse_max_rss_mb: int = Field(
-        default=1024, ge=64, description="A work horse larger than this after a job retires."
-    )
+    horse_max_rss_mb: int = setting(1024, "A work horse larger than this after a job retires.", ge=64)
     # Research runs
-    run_threads: int = Field(
-        default=0, ge=0, description="Symbols an --inline run works on at once; 0 = one per CPU core."
-    )
-    run_batch_rows: int = Field(
-        default=1 << 20,
-        ge=1,
-        description="Rows `load` and `clean` hold at a time when a run resamples (--timeframe).",
+    run_threads: int = setting(0, "Symbols an --inline run works on at once; 0 = one per CPU core.", ge=0)
+    run_batch_rows: int = setting(
+        1 << 20, "Rows `load` and `clean` hold at a time when a run resamples (--timeframe).", ge=1
     )
     # Each None: the run config's own default; a run's TOML file and flags override these.
-    run_min_split_rows: int | None = Field(
-        default=None,
-        ge=1,
-        description="Default min_split_rows of a run: rows each split should hold.",
+    run_min_split_rows: int | None = setting(
+        None, "Default min_split_rows of a run: rows each split should hold.", ge=1
     )
-    run_min_class_rows: int | None = Field(
-        default=None,
-        ge=0,
-        description="Default min_class_rows of a run: rows per label class and split.",
+    run_min_class_rows: int | None = setting(
+        None, "Default min_class_rows of a run: rows per label class and split.", ge=0
     )
-    run_min_rows_severity: Literal["warn", "fail"] | None = Field(
-        default=None, description="Default min_rows_severity of a research run: warn or fail."
+    run_min_rows_severity: Literal["warn", "fail"] | None = setting(
+        None, "Default min_rows_severity of a research run: warn or fail."
     )
     # Upload sessions
-    session_max_age_h: float = Field(default=24.0, description="Cleanup age for finished upload sessions.")
-    temp_max_age_h: float = Field(
-        default=6.0,
-        gt=0,
-        description="A temp file untouched this long is a killed writer's (on any host) and is removed.",
+    session_max_age_h: float = setting(24.0, "Cleanup age for finished upload sessions.")
+    temp_max_age_h: float = setting(
+        6.0, "A temp file untouched this long is a killed writer's (on any host) and is removed.", gt=0
     )
     # UI
-    ui_host: str = Field(default="127.0.0.1", description="Address the UI binds; loopback unless exposed.")
-    ui_port: int = Field(default=8501, ge=1, le=65535, description="Port of the UI (`pipeline ui`, `up`).")
-    ui_max_upload_mb: int = Field(
-        default=1024, ge=1, description="Largest file the UI accepts, in MB (held in the UI's memory)."
+    ui_host: str = setting("127.0.0.1", "Address the UI binds; loopback unless exposed.")
+    ui_port: int = setting(8501, "Port of the UI (`pipeline ui`, `up`).", ge=1, le=65535)
+    ui_max_upload_mb: int = setting(
+        1024, "Largest file the UI accepts, in MB (held in the UI's memory).", ge=1
     )
-
-    @field_validator("default_tz")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(
-                    f"unknown time zone {value!r}: use an IANA name such as America/Chicago"
-                ) from exc
-        return value or None
-
-    @field_validator("source_tz", mode="before")
-    @classmethod
-    def _zone_map(cls, value: object) -> object:
-        """``default=America/Chicago,vendor_x=UTC`` as well as JSON; every zone must exist."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("{"):
-                return json.loads(text)
-            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
-            if any(len(pair) != 2 for pair in pairs):
-                raise ValueError("use source=Zone pairs separated by commas, e.g. default=America/Chicago")
-            value = {k.strip(): v.strip() for k, v in pairs}
-        if isinstance(value, dict):
-            for zone_name in value.values():
-                cls._known_zone(str(zone_name))
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _database(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError(
-                "use a postgresql://user:password@host:port/dbname URL (or leave it unset for SQLite)"
-            )
-        return value or None
-
-    @field_validator("data_dir")
-    @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from a given environment (tests pass a dict instead of patching os.environ)."""
-        if environ is None:
-            return cls(**overrides)
-        values: dict[str, Any] = {}
-        for name, field in cls.model_fields.items():
-            keys = [f"PIPELINE_{name.upper()}"]
-            if isinstance(field.validation_alias, AliasChoices):
-                keys = [str(k) for k in field.validation_alias.choices]
-            for key in keys:
-                if key in environ:
-                    values[name] = environ[key]
-                    break
-        values.update(overrides)
-        return cls.model_validate(values)
 
     def run_defaults(self) -> dict[str, Any]:
         """Run config values set here (unset ones are left to the run config's defaults)."""

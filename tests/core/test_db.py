@@ -4,6 +4,7 @@ paths stored relative to the data folder."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def test_migrate_twice_is_a_no_op(db_settings: Settings) -> None:
     assert all(s.current for s in schema_state(db_settings))
 
 
-def test_paths_inside_the_data_folder_are_stored_relative(db_settings: Settings) -> None:
+def test_paths_inside_the_data_folder_are_stored_relative(db_settings: Settings, tmp_path: Path) -> None:
     """Hosts that mount the share at different paths read the same rows as their own paths."""
     path, _, _ = drop_csv(db_settings.raw_dir, "MES_1m.csv", rows=50)
     DataIngestor(db_settings).ingest(path)
@@ -55,10 +56,12 @@ def test_paths_inside_the_data_folder_are_stored_relative(db_settings: Settings)
         stored = conn.execute("SELECT path FROM files").fetchone()[0]
         output = conn.execute("SELECT output FROM outputs").fetchone()[0]
     assert stored == "raw/MES_1m.csv" and output.startswith("processed/default/MES/")
-    elsewhere = db_settings.model_copy(update={"data_dir": Path("/srv/other/data")})
+    mounted = tmp_path / "srv" / "share" / "data"  # the same share, seen by another host
+    shutil.copytree(db_settings.data_dir, mounted)
+    elsewhere = db_settings.replace(data_dir=mounted)
     (record,) = Ledger(elsewhere).files()
-    assert record.path == "/srv/other/data/raw/MES_1m.csv"
-    assert Ledger(elsewhere).outputs("default")[0].output.startswith("/srv/other/data/processed/")
+    assert record.path == f"{mounted}/raw/MES_1m.csv"
+    assert Ledger(elsewhere).outputs("default")[0].output.startswith(f"{mounted}/processed/")
 
 
 def test_an_old_ledger_with_absolute_paths_is_upgraded(settings: Settings) -> None:
@@ -107,7 +110,7 @@ def test_copy_from_sqlite_to_postgresql_loses_no_row(
         "builds": 0,
         "runs": 1,
     }
-    on_pg = settings.model_copy(update={"database_url": url})
+    on_pg = settings.replace(database_url=url)
     after = Ledger(on_pg).files()
     assert [(r.id, r.path, r.status, r.symbols) for r in after] == [
         (r.id, r.path, r.status, r.symbols) for r in before

@@ -47,7 +47,7 @@ def test_cleanup_can_be_turned_off(
     wsettings: Settings, start_daemon: Callable[[Settings], RunningDaemon]
 ) -> None:
     """PIPELINE_SESSION_MAX_AGE_H=0 keeps every session."""
-    settings = wsettings.model_copy(update={"session_max_age_h": 0.0})
+    settings = wsettings.replace(session_max_age_h=0.0)
     settings.ensure_dirs()
     old = _finished_session(settings, hours_old=1000)
     running = start_daemon(settings)

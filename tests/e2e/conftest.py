@@ -74,7 +74,7 @@ class Stack:
 
 @pytest.fixture
 def stack_settings(settings: Settings, redis_url: str) -> Settings:
-    return settings.model_copy(update={"redis_url": redis_url})
+    return settings.replace(redis_url=redis_url)
 
 
 @pytest.fixture

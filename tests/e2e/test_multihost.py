@@ -49,7 +49,7 @@ def test_two_worker_groups_share_a_burst_and_survive_losing_one(
     exactly_once: Callable[..., None],
 ) -> None:
     url = postgres_server.new_database()
-    settings = stack.settings.model_copy(update={"database_url": url})
+    settings = stack.settings.replace(database_url=url)
     stack.settings = settings
     other_path = tmp_path / "mnt" / "share"
     other_path.parent.mkdir(parents=True)

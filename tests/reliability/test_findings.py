@@ -77,7 +77,7 @@ def test_warnings_show_in_files_json_table_and_sources(settings: Settings, cli_e
 
 
 def test_a_per_source_zone_setting_applies_to_dropped_files(settings: Settings) -> None:
-    configured = settings.model_copy(update={"source_tz": {"default": "America/Chicago"}})
+    configured = settings.replace(source_tz={"default": "America/Chicago"})
     (settings.raw_dir / "MES_1m.csv").write_text(HEADER + rows(5))
     report = DataIngestor(configured).ingest(settings.raw_dir / "MES_1m.csv")
     assert report.status == "ingested" and not report.warnings
@@ -238,7 +238,7 @@ def test_markup_in_headers_and_values_never_breaks_a_screen(
 
 
 def test_a_gzip_bomb_is_refused_at_the_limit_naming_the_setting(settings: Settings) -> None:
-    limited = settings.model_copy(update={"max_decompressed_mb": 1})
+    limited = settings.replace(max_decompressed_mb=1)
     path = settings.raw_dir / "BOMB_1m.csv.gz"
     with gzip.open(path, "wb", compresslevel=9) as out:
         out.write(HEADER.encode())
@@ -265,7 +265,7 @@ def test_a_gzip_bomb_is_refused_at_the_limit_naming_the_setting(settings: Settin
 def test_limits_refuse_with_a_short_message(
     settings: Settings, setting: str, content: str, name: str
 ) -> None:
-    limited = settings.model_copy(update={"max_rows": 10})
+    limited = settings.replace(max_rows=10)
     path = settings.raw_dir / name
     path.write_text(content)
     report = DataIngestor(limited).validate(path)
@@ -284,7 +284,7 @@ def test_a_zip_of_many_members_gives_one_warning_with_a_count(settings: Settings
     report = DataIngestor(settings).validate(path, IngestOptions(symbol="MES"))
     zone = [w for w in report.warnings if w.check == "timezone"]
     assert len(zone) == 1 and "300 members" in zone[0].message
-    too_many = settings.model_copy(update={"max_zip_members": 100})
+    too_many = settings.replace(max_zip_members=100)
     refused = DataIngestor(too_many).validate(path, IngestOptions(symbol="MES"))
     assert refused.status == "rejected" and "PIPELINE_MAX_ZIP_MEMBERS" in refused.errors[0].message
 

@@ -34,7 +34,7 @@ def ui_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings, redis_url: 
     monkeypatch.setenv("PIPELINE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("PIPELINE_REDIS_URL", redis_url)
     monkeypatch.delenv("REDIS_URL", raising=False)
-    return settings.model_copy(update={"redis_url": redis_url})
+    return settings.replace(redis_url=redis_url)
 
 
 @pytest.fixture

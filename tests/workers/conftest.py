@@ -21,7 +21,7 @@ def worker_env(cli_env: dict[str, str], redis_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def queue_settings(settings: Settings, redis_url: str) -> Settings:
-    return settings.model_copy(update={"redis_url": redis_url})
+    return settings.replace(redis_url=redis_url)
 
 
 @pytest.fixture

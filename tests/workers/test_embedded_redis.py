@@ -37,7 +37,7 @@ def test_data_survives_a_restart(settings: Settings) -> None:
 
 def test_an_explicit_redis_url_wins(settings: Settings) -> None:
     """With REDIS_URL set, that is the Redis every command uses."""
-    chosen = settings.model_copy(update={"redis_url": "redis://example:6379/2"})
+    chosen = settings.replace(redis_url="redis://example:6379/2")
     assert resolve_url(chosen) == "redis://example:6379/2"
 
 

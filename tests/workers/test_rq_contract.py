@@ -124,7 +124,7 @@ def test_a_job_abandoned_too_often_gets_rqs_retry_then_the_failed_registry(
 ) -> None:
     """Past ``MAX_ABANDONS`` our recovery hands the job to RQ's abandoned-job cleanup: with retries left
     RQ schedules it again (``retries_left`` - 1), without it RQ fails it with ``AbandonedJobError``."""
-    settings = queue_settings.model_copy(update={"ingest_retries": retries})
+    settings = queue_settings.replace(ingest_retries=retries)
     path, sha, bars = drop_csv(settings.raw_dir, "MES_1m.csv", rows=3000)
     victim = spawn("worker", INGEST_QUEUE)
     job_id = enqueue(conn, settings, path, sha, pause=("writing", 300))
@@ -313,7 +313,7 @@ def test_chains_on_two_workers_never_wait_for_rqs_maintenance(conn: redis.Redis,
 def test_a_horse_that_dies_mid_job_fails_only_that_job(
     queue_settings: Settings, conn: redis.Redis, spawn
 ) -> None:
-    settings = queue_settings.model_copy(update={"ingest_retries": 0})
+    settings = queue_settings.replace(ingest_retries=0)
     first, first_sha, _ = drop_csv(settings.raw_dir, "MES_1m.csv", rows=2000)
     second, second_sha, bars = drop_csv(settings.raw_dir, "MGC_1m.csv", seed=1)
     worker = spawn("worker", INGEST_QUEUE)

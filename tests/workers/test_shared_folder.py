@@ -27,9 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 @pytest.fixture
 def shared(settings: Settings, redis_url: str, postgres_server: ThrowawayPostgres) -> Settings:
     """The enqueueing host's settings: its data folder, the test Redis, a fresh PostgreSQL database."""
-    return settings.model_copy(
-        update={"redis_url": redis_url, "database_url": postgres_server.new_database()}
-    )
+    return settings.replace(redis_url=redis_url, database_url=postgres_server.new_database())
 
 
 def _worker_on(data_dir: Path, shared: Settings, cli_env: dict[str, str]) -> subprocess.CompletedProcess[str]:

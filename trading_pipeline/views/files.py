@@ -61,8 +61,9 @@ def file_listing(
     ``current``: each path's current version only; ``limit=None``: every matching row."""
     wanted = list(statuses) if statuses else None
     ledger = Ledger(settings)
-    page = ledger.page(source, wanted, limit=limit, offset=offset, current=current)
     counts = ledger.count_by_status(source, current=current)
+    total = sum(n for status, n in counts.items() if wanted is None or status in wanted)
+    page = ledger.page(source, wanted, limit=limit, offset=offset, current=current, total=total)
     return FileListing(page.records, page.total, page.offset, counts)
 
 
