@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 import unicodedata
 from dataclasses import dataclass, field
@@ -59,7 +58,7 @@ class TextTable:
     def print(self, stream: TextIO | None = None) -> None:
         out = stream or sys.stdout
         tty = out.isatty()
-        width = shutil.get_terminal_size((100, 24)).columns if tty else int(os.environ.get("COLUMNS", 100))
+        width = _terminal_columns(out) if tty else int(os.environ.get("COLUMNS", 100))
         color = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
         out.write(self.render(width, color=color))
 
@@ -77,6 +76,13 @@ class TextTable:
                 parts.append(f"\x1b[{code}m{text}\x1b[0m" if color and code and piece else text)
             out.append(GAP.join(parts))
         return "\n".join(out)
+
+
+def _terminal_columns(out: TextIO) -> int:
+    try:
+        return os.get_terminal_size(out.fileno()).columns
+    except (OSError, ValueError):
+        return 100
 
 
 def _sgr(tone: Tone | None) -> str | None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from trading_pipeline.envsettings import EnvSettings, setting
 
@@ -23,6 +22,8 @@ DEFAULT_DATA_DIR = Path("data")
 
 
 def _known_zone(value: str) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when a zone is set: 5 ms per command
+
     if value:
         try:
             ZoneInfo(value)
