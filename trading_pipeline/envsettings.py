@@ -82,15 +82,13 @@ class EnvSettings:
         return field.metadata["env"] or (f"{cls.env_prefix}{name.upper()}",)
 
     def replace(self: S, **changes: Any) -> S:
+        """A copy with ``changes``, checked like new values (an unknown name raises ``TypeError``)."""
         current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-        unknown = set(changes) - set(current)
-        if unknown:
-            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         return type(self).from_env({}, **{**current, **changes})
 
     def _load(self, environ: Mapping[str, str], values: Mapping[str, Any]) -> None:
         hints = _hints(type(self))
-        unknown = set(values) - set(hints)
+        unknown = set(values) - {f.name for f in dataclasses.fields(self)}  # type: ignore[arg-type]
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         for field in dataclasses.fields(self):  # type: ignore[arg-type]
