@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from testkit import make_bars, write_bars_csv
-from trading_pipeline.errors import StoreError, UsageError
+from trading_pipeline.errors import ConfigError, StoreError, UsageError
 from trading_pipeline.ingest.ingestor import DataIngestor, file_sha256
 from trading_pipeline.ingest.options import IngestOptions
 from trading_pipeline.ledger import Ledger
@@ -302,5 +302,5 @@ class TestDefaultZone:
 
     def test_an_unknown_default_zone_is_refused_at_start_up(self, data_dir: Path) -> None:
         """A typo in PIPELINE_DEFAULT_TZ fails when settings load, naming the zone."""
-        with pytest.raises(ValueError, match="Chicgo"):
+        with pytest.raises(ConfigError, match=r"PIPELINE_DEFAULT_TZ\): unknown time zone 'America/Chicgo'"):
             Settings.from_env({"PIPELINE_DEFAULT_TZ": "America/Chicgo"}, data_dir=data_dir)
