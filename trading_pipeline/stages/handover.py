@@ -10,11 +10,12 @@ features, writing one takes ~4x less time than Parquet with lz4 and reading it b
 spends its time encoding, not on the disk), for files as large as the data in memory. Runs made before
 kept their hand-overs as ``<stage>.parquet``; they are still read (a rerun may link them).
 
-The deliverables (``train/val/test.parquet``) are kept and read by other tools, so they are Parquet,
-compressed with lz4: writing them was the largest single cost of a run, and lz4 writes float features
-about twice as fast as zstd for files about 1.35x the size. They are written without dictionary
-encoding for the float columns (every value differs, so the dictionary is built and thrown away) and
-in parallel threads (pyarrow releases the GIL while it encodes and compresses).
+The deliverables (``train/val/test.parquet``) are kept and read by other tools, so they are Parquet.
+Writing them was the largest single cost of a run, so they are cut straight from the Arrow tables the
+splits stage read (no pandas round trip), written in parallel threads (pyarrow releases the GIL while
+it encodes), and their float columns are stored plain: lz4, a dictionary or min/max statistics
+neither shrink random-looking floats nor help a reader filter them. Times, labels and categories keep
+lz4, dictionaries and statistics.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "OUTPUT_COMPRESSION",
     "ROW",
     "read_chain",
+    "read_chain_table",
     "read_frame",
     "stage_path",
     "write_deliverables",
@@ -100,6 +102,14 @@ def read_chain(paths: list[Path], columns: list[str] | None = None) -> pd.DataFr
     """The input of the stage after ``paths[0]``: walk back through hand-overs of added columns
     (``paths[0]``, ``paths[1]``, ...) to a whole frame, and join them on ``_row``. ``columns`` limits
     the frame to those columns (and ``_row``)."""
+    frame: pd.DataFrame = read_chain_table(paths, columns).to_pandas(split_blocks=True)
+    return frame
+
+
+def read_chain_table(paths: list[Path], columns: list[str] | None = None) -> pa.Table:
+    """``read_chain`` as one Arrow table, ``_row`` last: the rows of the whole frame that the newest
+    hand-over kept, with every column added since (slices, no copies, when no rows were dropped in
+    between)."""
     tables: list[pa.Table] = []
     for path in paths:
         table = _read_table(path)
@@ -110,16 +120,15 @@ def read_chain(paths: list[Path], columns: list[str] | None = None) -> pd.DataFr
             break
     base, added = tables[-1], tables[-2::-1]
     rows = added[-1].column(ROW).to_numpy() if added else np.arange(base.num_rows)
-    parts = [_rows(base, rows).to_pandas(split_blocks=True)]
+    parts = [_rows(base, rows)]
     for table in added:
         own = table.column(ROW).to_numpy()
         contiguous = len(own) and own[-1] - own[0] + 1 == len(own)
         at = rows - own[0] if contiguous else np.searchsorted(own, rows)  # own rows without holes: offsets
-        part = _rows(table.drop_columns([ROW]), at)
-        parts.append(part.to_pandas(split_blocks=True))
-    frame: pd.DataFrame = pd.concat(parts, axis=1)
-    frame[ROW] = rows
-    return frame
+        parts.append(_rows(table.drop_columns([ROW]), at))
+    names = [name for part in parts for name in part.column_names]
+    arrays = [column for part in parts for column in part.columns]
+    return pa.Table.from_arrays([*arrays, pa.array(rows, pa.int64())], names=[*names, ROW])
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -133,9 +142,8 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
         pq.write_table(table, tmp, compression=codecs, use_dictionary=others, write_statistics=others)
 
 
-def write_deliverables(frame: pd.DataFrame, rows: dict[str, np.ndarray], folder: Path) -> None:
-    """``<name>.parquet`` per ``name: sorted row positions`` of ``frame``, written side by side."""
-    table = _table(frame)
+def write_deliverables(table: pa.Table, rows: dict[str, np.ndarray], folder: Path) -> None:
+    """``<name>.parquet`` per ``name: sorted row positions`` of ``table``, written side by side."""
     with ThreadPoolExecutor(max_workers=len(rows)) as pool:
         jobs = [
             pool.submit(_write_parquet, _rows(table, at), folder / f"{name}.parquet")
