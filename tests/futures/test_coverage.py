@@ -49,6 +49,7 @@ def test_real_6e_file_close_stamped_coverage(real_data: Path, tmp_path: Path) ->
     assert blind["status"] == "rejected"
     closure = next(e for e in blind["errors"] if e["check"] == "session_closure")
     assert "--bar-label close" in closure["message"]
+    assert 'bar_label = "close" in a layout.toml' in closure["message"]  # what a dropped file needs
 
     report = _validate(tmp_path, path, bar_label="close")
     assert report["status"] == "validated"

@@ -246,6 +246,17 @@ def _gap_findings(sessions: list[dict[str, Any]], judged: int, contract: Contrac
     return findings
 
 
+# A file dropped into a watched folder has no command line: the same setting goes in its layout.
+CLOSE_STAMPED_HINT = (
+    "bars at the session close and none at its open: the file is close-stamped; use --bar-label close"
+    ' (for a watched folder: bar_label = "close" in a layout.toml beside the file)'
+)
+ZONE_HINT = (
+    "the times fit the sessions when moved by {shift:+d} h: check the file's zone with --tz"
+    ' (for a watched folder: timezone = "Area/City" in a layout.toml beside the file)'
+)
+
+
 def _closure_finding(
     ts: np.ndarray, outside: np.ndarray, rows: np.ndarray | None, sessions: Sessions
 ) -> Finding:
@@ -257,13 +268,11 @@ def _closure_finding(
     at_close = np.isin(ts[outside], w_end).mean()
     at_open = np.isin(ts, w_start).any()
     if at_close > 0.5 and not at_open:
-        hint = (
-            "bars at the session close and none at its open: the file is close-stamped; use --bar-label close"
-        )
+        hint = CLOSE_STAMPED_HINT
     else:
         shift = _zone_shift(ts, sessions)
         hint = (
-            f"the times fit the sessions when moved by {shift:+d} h: check the file's zone with --tz"
+            ZONE_HINT.format(shift=shift)
             if shift
             else "check the file's zone (--tz) and bar labelling (--bar-label close)"
         )
