@@ -38,7 +38,7 @@ log = get_logger("daemon")
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 HOUSEKEEPING_INTERVAL_S = 3600.0
-"""How often finished upload sessions older than ``PIPELINE_SESSION_MAX_AGE_H`` are removed."""
+"""How often old finished upload sessions and abandoned temp files are removed (``_housekeeping``)."""
 
 
 def connect(settings: Settings) -> redis.Redis:
