@@ -271,3 +271,30 @@ def test_the_plan_is_decided_from_the_head_only(samples: Any) -> None:
     assert parsed.table.column("close").to_pylist()[0] == 4742.83  # decimal comma, decided from the head
     bad = [f for f in parsed.findings if f.check == "numbers"]
     assert [f.count for f in bad] == [170_000] * 4
+
+
+@pytest.mark.parametrize(
+    ("top", "blank_every", "newline", "complete"),
+    [(0, 0, "\n", True), (3, 0, "\r\n", False), (0, 2, "\n", True), (2, 1, "\n", False), (0, 0, "\r", True)],
+)
+def test_sniffing_a_long_head_cut_short_decides_as_the_whole_head(
+    top: int, blank_every: int, newline: str, complete: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sniffing looks at the first 500 filled lines only, so it splits a piece of a long head: with
+    junk on top, blank lines between rows (many: then it splits the whole), CRLF or CR line ends and
+    a head cut mid-line, what it decides is what splitting the whole head decided."""
+    from trading_pipeline.ingest import textsniff
+    from trading_pipeline.ingest.layout import Layout
+
+    lines = [f"junk line {i}" for i in range(top)] + ["datetime,open,high,low,close,volume"]
+    for i in range(3000):
+        lines.append(f"2024-01-02 {i // 60 % 24:02d}:{i % 60:02d}:00,1.{i},2.{i},0.{i},1.{i},{i}")
+        if blank_every and i % blank_every == 0:
+            lines.append("")
+    text = newline.join(lines) + ("" if complete else newline + "2024-01-03 00:00:00,1.5,2")
+    piece = textsniff._head_lines(text, complete, top)
+    assert piece == textsniff._split_lines(text, complete)[top:][: len(piece)]
+    layout = Layout(skip_top=top) if top else Layout()
+    cut = textsniff.sniff_text(text.encode(), "x.csv", complete=complete, layout=layout)
+    monkeypatch.setattr(textsniff, "_head_lines", lambda t, c, s: textsniff._split_lines(t, c)[s:])
+    assert cut == textsniff.sniff_text(text.encode(), "x.csv", complete=complete, layout=layout)

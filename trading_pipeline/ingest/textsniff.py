@@ -189,6 +189,24 @@ def _windows(head: bytes) -> str:
     return "cp1252"
 
 
+def _head_lines(text: str, complete: bool, skip_top: int) -> list[str]:
+    """The lines after ``skip_top`` that sniffing looks at: it uses the first ``SAMPLE_LINES`` lines
+    that are not blank, so a head of 10,000 lines is cut after twice that many (then split) instead of
+    being split whole, which took as long as reading a small file's every row. Cut at a line break,
+    the piece holds whole lines only; a piece with too few filled lines means many blank lines: the
+    whole head is split then."""
+    cut = -1
+    for _ in range(skip_top + 2 * SAMPLE_LINES + 2):
+        cut = text.find("\n", cut + 1)
+        if cut < 0:
+            break
+    if cut >= 0:
+        lines = _split_lines(text[: cut + 1], complete=True)[skip_top:]
+        if sum(1 for ln in lines if ln.strip()) > SAMPLE_LINES:
+            return lines
+    return _split_lines(text, complete)[skip_top:]
+
+
 def _split_lines(text: str, complete: bool) -> list[str]:
     lines = re.split(r"\r\n|\r|\n", text)
     if lines and lines[-1] == "":
@@ -225,7 +243,7 @@ def sniff_text(head: bytes, name: str, *, complete: bool, layout: Layout | None 
     """Encoding, delimiter, junk lines, header and sample rows of a text table from its head bytes."""
     layout = layout or Layout()
     text, encoding = decode_head(head, name, layout.encoding, complete=complete)
-    lines = _split_lines(text, complete)[layout.skip_top :]
+    lines = _head_lines(text, complete, layout.skip_top)
     filled = [(i, ln) for i, ln in enumerate(lines) if ln.strip()]
     if not filled:
         raise IngestError(path=name, reason="the file holds no rows (only blank lines)", check="non_empty")
@@ -240,7 +258,7 @@ def sniff_text(head: bytes, name: str, *, complete: bool, layout: Layout | None 
     sample = [
         r
         for r in rows[where.data :]
-        if not _is_repeat(r, header) and (is_data_row(r) or len(r) == where.width)
+        if not _is_repeat(r, header) and (len(r) == where.width or is_data_row(r))
     ]
     counts = [len(r) for r in sample[:200]]
     width = max(set(counts), key=counts.count) if counts else (len(header) if header else 0)
