@@ -6,6 +6,7 @@ do not matter, so ``Adj Close``, ``adj_close``, ``<CLOSE>`` and Alpha Vantage's 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -14,8 +15,11 @@ from types import MappingProxyType
 __all__ = ["ALIASES", "DATETIME_NAMES", "PRIORITY", "is_known_name", "normalise_name", "rank"]
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_name(name: str) -> str:
-    """'Adj Close' -> 'adjclose', '4. close' -> 'close', '<TICKVOL>' -> 'tickvol', 'Hoch' -> 'hoch'."""
+    """'Adj Close' -> 'adjclose', '4. close' -> 'close', '<TICKVOL>' -> 'tickvol', 'Hoch' -> 'hoch'.
+
+    Cached: sniffing asks it about the same few header names for every row it compares."""
     plain = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]", "", re.sub(r"^\s*\d+\.\s+", "", plain))
 

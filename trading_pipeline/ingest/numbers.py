@@ -46,6 +46,10 @@ class NumberFormat:
         return f"decimal {self.decimal!r}, {grouping} thousands separator"
 
 
+_EXTRA_MARKS = re.compile("[$€£¥KMBTkmbt%\u00a0]")
+"""Currency signs, K/M/B/T multipliers, percent signs and no-break spaces: numbers pyarrow cannot read."""
+
+
 def looks_like_number(value: str) -> bool:
     """Plain or local-format number (the test sniffing uses to tell data rows from headers)."""
     text = value.strip()
@@ -83,7 +87,7 @@ def detect_number_format(
         thousands = sorted(seps)[0] if seps else ""
         thousands = "'" if thousands == "’" else thousands
     extras = any(not _PLAIN.match(v.replace(decimal, ".")) and not thousands for v in values) or any(
-        re.search(r"[$€£¥KMBTkmbt%\u00a0]", v) for v in values
+        _EXTRA_MARKS.search(v) for v in values
     )
     return NumberFormat(decimal, thousands, extras)
 
