@@ -19,7 +19,7 @@ from typing import TextIO
 from cli.common import TONE_STYLES
 from trading_pipeline.statuses import Tone
 
-__all__ = ["Cell", "TextTable"]
+__all__ = ["Cell", "TextTable", "fit", "fold", "safe", "text_width"]
 
 SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36"}
 """The words of ``TONE_STYLES`` (rich's style names) as terminal codes."""
